@@ -1,0 +1,43 @@
+"""Read a double-descent curve: where its peak is and how low it gets on each side of the threshold.
+
+Chapters print these numbers beside their figures instead of writing them into the prose, so the text never
+claims what a run did not show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class CurveSummary:
+    peak_at: float          # x where the median error over trials is largest
+    peak_error: float
+    best_below_at: float    # x with the smallest median error below the threshold
+    best_below_error: float
+    best_above_at: float    # x with the smallest median error above the threshold
+    best_above_error: float
+    last_at: float          # the largest x of the sweep
+    last_error: float
+
+    def __str__(self) -> str:
+        return (f"peak: {self.peak_error:.3g} at {self.peak_at:g}; best below the threshold: "
+                f"{self.best_below_error:.3g} at {self.best_below_at:g}; best above: {self.best_above_error:.3g} "
+                f"at {self.best_above_at:g}; at the largest size ({self.last_at:g}): {self.last_error:.3g}")
+
+
+def describe_curve(x, errors, threshold: float) -> CurveSummary:
+    """Summarise `errors` (shape (trials, len(x))) by its median over trials, split at `threshold` on the x axis."""
+    x = np.asarray(x, dtype=float)
+    median = np.median(np.asarray(errors, dtype=float).reshape(-1, x.size), axis=0)
+    below, above = x < threshold, x > threshold
+    if not below.any() or not above.any():
+        raise ValueError(f"threshold must lie strictly inside the range of x [{x.min():g}, {x.max():g}]; "
+                         f"got {threshold!r}")
+    peak = int(np.argmax(median))
+    i_below = np.flatnonzero(below)[np.argmin(median[below])]
+    i_above = np.flatnonzero(above)[np.argmin(median[above])]
+    return CurveSummary(x[peak], median[peak], x[i_below], median[i_below], x[i_above], median[i_above],
+                        x[-1], median[-1])

@@ -1,0 +1,56 @@
+"""The book's figure style for double-descent curves: a centre line over trials, a band for their spread, and the
+interpolation threshold marked, on log axes where the quantities span decades."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+
+BAND_PERCENTILES = (25, 75)  # the shaded spread over trials: the interquartile range
+THRESHOLD_STYLE = {"color": "0.35", "linestyle": "--", "linewidth": 1.0}
+
+
+def use_book_style() -> None:
+    """Matplotlib settings shared by every chapter (sizes chosen for the book's page width)."""
+    plt.rcParams.update({
+        "figure.figsize": (7.0, 4.0), "figure.dpi": 110, "axes.grid": True, "grid.alpha": 0.3,
+        "axes.spines.top": False, "axes.spines.right": False, "legend.frameon": False, "font.size": 10,
+    })
+
+
+def plot_trials(ax: Axes, x, values, label: str | None = None, color=None, center: str = "mean", **line_kwargs):
+    """Plot the mean (or median) over trials of `values` (shape (trials, len(x))) with an interquartile band."""
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 2 or values.shape[1] != len(x):
+        raise ValueError(f"values must have shape (trials, len(x)) = (*, {len(x)}); got {values.shape}")
+    if center not in ("mean", "median"):
+        raise ValueError(f"center must be 'mean' or 'median'; got {center!r}")
+    middle = values.mean(axis=0) if center == "mean" else np.median(values, axis=0)
+    (line,) = ax.plot(x, middle, label=label, color=color, **line_kwargs)
+    if values.shape[0] > 1:
+        low, high = np.percentile(values, BAND_PERCENTILES, axis=0)
+        ax.fill_between(x, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
+    return line
+
+
+def mark_threshold(ax: Axes, at: float, label: str = "interpolation threshold") -> None:
+    """A vertical dashed line where the model can first fit every training point."""
+    ax.axvline(at, label=label, **THRESHOLD_STYLE)
+
+
+def double_descent_axes(ax: Axes, xlabel: str, ylabel: str, logx: bool = True, logy: bool = True) -> Axes:
+    """Label an axis for a double-descent plot; log scales by default because errors and sizes span decades."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    return ax
+
+
+def spread_note(center: str = "mean") -> str:
+    """The caption fragment that says what a line and its band are."""
+    low, high = BAND_PERCENTILES
+    return f"line: {center} over trials; band: {low}th to {high}th percentile"

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Build the book into _build/html: install requirements.txt into .venv, run every chapter, render HTML.
+# The preset is DDD_PRESET if set, else full with CUDA and cpu without; extra arguments go to `jupyter-book build`.
+source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
+preset=$(python -c 'from ddd_utils.presets import resolve_preset; print(resolve_preset("auto"))')
+export DDD_PRESET="$preset"
+out="${DDD_BUILD_DIR:-.}"
+# The execution cache knows a notebook's source, not the preset it ran with: start over when the preset changes.
+if [ -f "$out/_build/.preset" ] && [ "$(cat "$out/_build/.preset")" != "$preset" ]; then
+  rm -rf "$out/_build"
+fi
+echo "building the book with preset '$preset' into $out/_build/html"
+jupyter-book build . --path-output "$out" -W --keep-going "$@"
+echo "$preset" > "$out/_build/.preset"

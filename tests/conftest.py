@@ -1,0 +1,32 @@
+"""Shared fixtures: where the repository is and which chapters the table of contents lists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def toc_files() -> list[Path]:
+    """Every file named in _toc.yml, resolved to its path on disk (.ipynb or .md)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    names = [toc["root"]]
+    for part in toc.get("parts", []):
+        names += [chapter["file"] for chapter in part["chapters"]]
+    paths = []
+    for name in names:
+        matches = [ROOT / f"{name}{suffix}" for suffix in (".ipynb", ".md") if (ROOT / f"{name}{suffix}").exists()]
+        assert matches, f"_toc.yml names {name!r}, which has no .ipynb or .md file"
+        paths.append(matches[0])
+    return paths
+
+
+CHAPTERS = [path for path in toc_files() if path.suffix == ".ipynb"]
+
+
+@pytest.fixture(scope="session")
+def book_config() -> dict:
+    return yaml.safe_load((ROOT / "_config.yml").read_text())

@@ -1,0 +1,52 @@
+"""The whole book builds offline on the smoke preset with warnings as errors, and its Colab links resolve."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import CHAPTERS, ROOT
+
+
+@pytest.fixture(scope="module")
+def built_html(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("book")
+    env = {key: value for key, value in os.environ.items() if key != "MPLBACKEND"}  # kernels draw inline
+    env["DDD_PRESET"] = "smoke"
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run([str(jupyter_book), "build", str(ROOT), "--path-output", str(out), "-W", "--keep-going"],
+                            env=env, capture_output=True, text=True, timeout=1200)
+    assert result.returncode == 0, f"book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    return out / "_build" / "html"
+
+
+def page(html_root: Path, chapter: Path) -> str:
+    return (html_root / chapter.relative_to(ROOT).with_suffix(".html")).read_text()
+
+
+def test_book_has_an_index_and_every_chapter_page(built_html):
+    assert (built_html / "index.html").exists()
+    for chapter in CHAPTERS:
+        assert (built_html / chapter.relative_to(ROOT).with_suffix(".html")).exists()
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_page_shows_executed_figures(built_html, chapter):
+    assert re.search(r'<img[^>]+src="[^"]+\.png"', page(built_html, chapter)), f"{chapter.name} page has no figure"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
+def test_colab_link_opens_an_existing_notebook(built_html, chapter, book_config):
+    links = re.findall(r'https://colab\.research\.google\.com/github/([^"\s]+)', page(built_html, chapter))
+    assert links, f"{chapter.name} page has no Colab link"
+    repository = book_config["repository"]
+    owner_repo = repository["url"].removeprefix("https://github.com/")
+    for link in links:
+        prefix = f"{owner_repo}/blob/{repository['branch']}/"
+        assert link.startswith(prefix), f"Colab link {link} is not on {prefix}"
+        target = ROOT / link.removeprefix(prefix)
+        assert target.suffix == ".ipynb" and target.exists(), f"Colab link points at {target}, which does not exist"
