@@ -293,16 +293,19 @@ def test_ridge_sweep_with_zero_lam_is_min_norm_sweep():
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
 
 
-@pytest.mark.xfail(strict=True, reason="package bug: for p > n the Gram-matrix path of ridge_sweep ignores rcond")
-def test_min_norm_sweep_with_explicit_rcond_equals_per_p_min_norm_with_that_rcond():
+@pytest.mark.parametrize("rcond", [0.3, 1e-3])
+def test_min_norm_sweep_with_explicit_rcond_equals_per_p_min_norm_with_that_rcond(rcond):
+    # Regression test: the Gram-matrix path for p > n once ignored rcond (it kept every singular value).
     rng = np.random.default_rng(3)
     X = rng.standard_normal((10, 40))
-    X[:, 20:] *= 1e-2  # well-conditioned Gram matrix, but a cutoff of 0.3 drops some singular values
+    X[:, 20:] *= 1e-2  # a well-conditioned Gram matrix, but a cutoff of 0.3 drops singular values
     X_test, y, y_test = rng.standard_normal((30, 40)), rng.standard_normal(10), rng.standard_normal(30)
-    ps = np.array([5, 30, 40])
-    fit = min_norm_sweep(X, y, X_test, y_test, ps, rcond=0.3)
-    _, _, norm = _per_p(X, y, X_test, y_test, ps, lambda A, b: min_norm(A, b, rcond=0.3))
+    ps = np.array([5, 9, 10, 11, 30, 40])
+    fit = min_norm_sweep(X, y, X_test, y_test, ps, rcond=rcond)
+    test, train, norm = _per_p(X, y, X_test, y_test, ps, lambda A, b: min_norm(A, b, rcond=rcond))
     np.testing.assert_allclose(fit.weight_norm, norm, rtol=1e-8)
+    np.testing.assert_allclose(fit.test_mse, test, rtol=1e-8)
+    np.testing.assert_allclose(fit.train_mse, train, rtol=1e-8, atol=1e-16 * np.mean(y**2))
 
 
 # --- bad inputs -----------------------------------------------------------------------------------------------

@@ -225,6 +225,6 @@ def test_gradient_descent_report_describes_the_problem(gd_run):
     assert np.isfinite(gd_run["condition_number"]) and gd_run["condition_number"] >= 1
 
 
-@pytest.mark.xfail(strict=True, reason="package bug: np.logspace with num=1 yields only 1, so max_features is dropped")
 def test_feature_grid_with_one_log_point_still_reaches_max_features():
+    # Regression test: np.logspace(0, log10(m), 1) is just [1.0], which once dropped max_features from the grid.
     assert polynomial.feature_grid(10, 500, 1)[-1] == 500

@@ -63,10 +63,10 @@ class SweepResult:
 
 
 def feature_grid(n: int, max_features: int, num_grid: int) -> np.ndarray:
-    """Sorted p values: `num_grid` log-spaced in [1, max_features] and every p within 3 of n (the threshold)."""
+    """Sorted p values: `num_grid` log-spaced in [1, max_features] (both ends included) and every p within 3 of n."""
     log_spaced = np.round(np.logspace(0, np.log10(max_features), num_grid)).astype(int)
     near_threshold = np.arange(max(1, n - 3), n + 4)
-    grid = np.union1d(log_spaced, near_threshold)
+    grid = np.union1d(np.union1d(log_spaced, near_threshold), [max_features])
     return grid[grid <= max_features]
 
 
