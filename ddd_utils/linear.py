@@ -73,10 +73,11 @@ class SweepFit:
     weight_norm: np.ndarray   # (P,) Euclidean norm of the fitted weights
 
 
-# Factorisations of the Gram matrix X_p X_p^T are used only while its condition number stays below this: their
-# solutions then carry relative errors of about 1e7 * 2.2e-16 ~ 2e-9. Worse-conditioned p fall back to a QR or an
-# SVD of X_p itself, whose errors grow with cond(X_p) instead of its square.
+# Beyond p = n the sweep solves with a triangular R, R^T R = X_p X_p^T (+ lam I), used only while LAPACK's estimate
+# of cond(R)^2 stays below this: the solutions then carry relative errors of about 1e7 * 2.2e-16 ~ 2e-9. Worse-
+# conditioned p (just past p = n) fall back to a QR or an SVD of X_p, whose errors grow with cond(X_p) alone.
 _GRAM_CONDITION_LIMIT = 1e7
+_BLOCK = 32  # block size of LAPACK's triangular-pentagonal QR update (tpqrt)
 
 
 def _check_sweep_inputs(X, y, X_test, y_test, num_features) -> tuple[np.ndarray, ...]:
@@ -122,49 +123,60 @@ def _fit_up_to_n(X, y, ps, lam: float, rcond: float):
             yield min_norm(X[:, :p], y, rcond)
 
 
+def _fit_beyond_n(X, y, ps, lam: float, rcond: float):
+    """Weights for every p > n from one triangular factor R that grows by QR updates as columns are added.
+
+    R^T R = X_p X_p^T + lam I, and w = X_p^T alpha with (X_p X_p^T + lam I) alpha = y: two triangular solves per p
+    instead of a new factorisation. Each block of new columns updates R with LAPACK's tpqrt in O(n^2) per column.
+    """
+    n = X.shape[0]
+    first = X[:, :ps[0]].T
+    if lam > 0.0:
+        first = np.vstack([first, np.sqrt(lam) * np.eye(n)])
+    R = np.asfortranarray(np.linalg.qr(first, mode="r"))
+    done = ps[0]
+    for p in ps:
+        if p > done:
+            block = np.array(X[:, done:p].T, order="F")  # a copy: tpqrt overwrites it, and X must stay intact
+            R = scipy.linalg.lapack.dtpqrt(0, min(_BLOCK, p - done, n), R, block, overwrite_a=1, overwrite_b=1)[0]
+            done = p
+        reciprocal, info = scipy.linalg.lapack.dtrcon(R, norm="1", uplo="U", diag="N")
+        # LAPACK estimates the 1-norm condition number, which for these matrices runs about sqrt(n) above the
+        # 2-norm one that governs the error; the tests and benchmarks/min_norm_sweep.py check the agreement.
+        well_conditioned = reciprocal**2 * _GRAM_CONDITION_LIMIT * n > 1.0
+        trusted = info == 0 and well_conditioned and (lam > 0.0 or reciprocal > n * rcond)
+        if trusted:
+            z = scipy.linalg.solve_triangular(R, y, trans="T", check_finite=False)
+            yield X[:, :p].T @ scipy.linalg.solve_triangular(R, z, check_finite=False)
+        elif lam > 0.0:
+            yield ridge(X[:, :p], y, lam)
+        else:
+            yield _min_norm_by_qr_of_transpose(X[:, :p], y, rcond)
+
+
 def ridge_sweep(X, y, X_test, y_test, num_features, lam: float = 0.0, rcond: float | None = None) -> SweepFit:
     """Fit min-norm (lam = 0) or ridge on the first p columns, for every p in `num_features`; float64 throughout.
 
-    For p <= n, one QR of X serves every p (a triangular solve each). For p > n the fit needs only the n x n Gram
-    matrix X_p X_p^T and the cross matrix X_test,p X_p^T, which are accumulated column block by column block and
-    solved by Cholesky. Where a factor is too ill-conditioned to trust (close to p = n) the fit falls back to a QR
-    or an SVD of X_p, so the result matches `min_norm(X[:, :p], y, rcond)` to about 1e-9 relative everywhere.
+    For p <= n, one QR of X serves every p (a triangular solve each). For p > n, a triangular factor of
+    X_p X_p^T (+ lam I) is updated block by block as columns are added (`_fit_beyond_n`). Where a factor is too
+    ill-conditioned to trust (close to p = n) the fit falls back to a QR or an SVD of X_p, so the result matches
+    `min_norm(X[:, :p], y, rcond)` (or `ridge`) to about 1e-9 relative at every p.
     """
     X, y, X_test, y_test, ps = _check_sweep_inputs(X, y, X_test, y_test, num_features)
     lam = check_nonnegative("lam", lam)
     n = X.shape[0]
     rcond = max(n, ps[-1]) * np.finfo(np.float64).eps if rcond is None else check_nonnegative("rcond", rcond)
-    test_mse, train_mse, weight_norm = (np.empty(ps.size) for _ in range(3))
     under = ps <= n
+    weights = []
     if under.any():
-        for j, w in zip(np.flatnonzero(under), _fit_up_to_n(X, y, ps[under], lam, rcond), strict=True):
-            p = ps[j]
-            test_mse[j] = np.mean((X_test[:, :p] @ w - y_test) ** 2)
-            train_mse[j] = np.mean((X[:, :p] @ w - y) ** 2)
-            weight_norm[j] = np.linalg.norm(w)
-    gram, cross, done = np.zeros((n, n)), np.zeros((X_test.shape[0], n)), 0
-    for j in np.flatnonzero(~under):
-        p = ps[j]
-        gram += X[:, done:p] @ X[:, done:p].T
-        cross += X_test[:, done:p] @ X[:, done:p].T
-        done = p
-        system = gram + lam * np.eye(n)
-        try:
-            factor = scipy.linalg.cho_factor(system, lower=True, check_finite=False)
-            reciprocal = scipy.linalg.lapack.dpocon(factor[0], np.abs(system).sum(axis=0).max(), uplo="L")[0]
-        except np.linalg.LinAlgError:  # not numerically positive definite
-            reciprocal = 0.0
-        trusted = reciprocal * _GRAM_CONDITION_LIMIT > n and (lam > 0.0 or reciprocal > n * rcond**2)
-        if trusted:
-            alpha = scipy.linalg.cho_solve(factor, y, check_finite=False)  # w = X_p^T alpha
-            test_pred, train_pred = cross @ alpha, gram @ alpha
-            weight_norm[j] = np.sqrt(max(alpha @ train_pred, 0.0))
-        else:
-            w = ridge(X[:, :p], y, lam) if lam > 0.0 else _min_norm_by_qr_of_transpose(X[:, :p], y, rcond)
-            test_pred, train_pred = X_test[:, :p] @ w, X[:, :p] @ w
-            weight_norm[j] = np.linalg.norm(w)
-        test_mse[j] = np.mean((test_pred - y_test) ** 2)
-        train_mse[j] = np.mean((train_pred - y) ** 2)
+        weights += list(_fit_up_to_n(X, y, ps[under], lam, rcond))
+    if not under.all():
+        weights += list(_fit_beyond_n(X, y, ps[~under], lam, rcond))
+    test_mse, train_mse, weight_norm = (np.empty(ps.size) for _ in range(3))
+    for j, (p, w) in enumerate(zip(ps, weights, strict=True)):
+        test_mse[j] = np.mean((X_test[:, :p] @ w - y_test) ** 2)
+        train_mse[j] = np.mean((X[:, :p] @ w - y) ** 2)
+        weight_norm[j] = np.linalg.norm(w)
     return SweepFit(ps, test_mse, train_mse, weight_norm)
 
 
