@@ -19,8 +19,10 @@ def use_book_style() -> None:
     })
 
 
-def plot_trials(ax: Axes, x, values, label: str | None = None, color=None, center: str = "mean", **line_kwargs):
-    """Plot the mean (or median) over trials of `values` (shape (trials, len(x))) with an interquartile band."""
+def plot_trials(ax: Axes, x, values, label: str | None = None, color=None, center: str = "mean",
+                spread: str = "iqr", **line_kwargs):
+    """Plot the mean (or median) over trials of `values` (shape (trials, len(x))) with a band for the spread:
+    `spread="iqr"` shades the interquartile range, `spread="se"` the mean +- 2 standard errors."""
     values = np.asarray(values, dtype=float)
     if values.ndim != 2 or values.shape[1] != len(x):
         raise ValueError(f"values must have shape (trials, len(x)) = (*, {len(x)}); got {values.shape}")
@@ -28,8 +30,14 @@ def plot_trials(ax: Axes, x, values, label: str | None = None, color=None, cente
         raise ValueError(f"center must be 'mean' or 'median'; got {center!r}")
     middle = values.mean(axis=0) if center == "mean" else np.median(values, axis=0)
     (line,) = ax.plot(x, middle, label=label, color=color, **line_kwargs)
+    if spread not in ("iqr", "se"):
+        raise ValueError(f"spread must be 'iqr' or 'se'; got {spread!r}")
     if values.shape[0] > 1:
-        low, high = np.percentile(values, BAND_PERCENTILES, axis=0)
+        if spread == "iqr":
+            low, high = np.percentile(values, BAND_PERCENTILES, axis=0)
+        else:
+            half_width = 2.0 * values.std(axis=0, ddof=1) / np.sqrt(values.shape[0])
+            low, high = middle - half_width, middle + half_width
         ax.fill_between(x, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
     return line
 
@@ -50,7 +58,9 @@ def double_descent_axes(ax: Axes, xlabel: str, ylabel: str, logx: bool = True, l
     return ax
 
 
-def spread_note(center: str = "mean") -> str:
+def spread_note(center: str = "mean", spread: str = "iqr") -> str:
     """The caption fragment that says what a line and its band are."""
+    if spread == "se":
+        return f"line: {center} over trials; band: +- 2 standard errors"
     low, high = BAND_PERCENTILES
     return f"line: {center} over trials; band: {low}th to {high}th percentile"

@@ -13,7 +13,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ddd_utils import plots
-from ddd_utils.experiments import polynomial
+from ddd_utils.experiments import linear_regression, polynomial
+from ddd_utils.theory import min_norm_risk
 
 # The explorer's live curve: few trials and a short grid, so a slider move recomputes in a few tens of milliseconds.
 EXPLORER = polynomial.PolynomialConfig(max_features=2000, num_grid=30, trials=8, n_test=300)
@@ -58,10 +59,34 @@ def draw_polynomial_state(state: dict) -> Figure:
     return fig
 
 
+def _explorer(controls: dict, compute, draw, rows: tuple[int, ...] = (2, 2)):
+    """Lay out `controls` in rows and redraw `draw(compute(**values))` whenever one of them changes."""
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    output = widgets.Output()
+
+    def redraw(_change=None):
+        state = compute(**{name: control.value for name, control in controls.items()})
+        with output:
+            output.clear_output(wait=True)
+            fig = draw(state)
+            display(fig)
+            plt.close(fig)
+
+    for control in controls.values():
+        control.observe(redraw, names="value")
+    redraw()
+    boxes, start, items = [], 0, list(controls.values())
+    for size in rows:
+        boxes.append(widgets.HBox(items[start:start + size]))
+        start += size
+    return widgets.VBox([*boxes, output])
+
+
 def polynomial_explorer(n: int = 16, noise: float = 0.1, num_features: int = 32):
     """Sliders for n, noise and p (plus basis and ridge); the figure updates on every change."""
     import ipywidgets as widgets
-    from IPython.display import display
 
     # Every p up to 80 (so p = n is reachable for any n on the slider), then the explorer's log-spaced grid.
     choices = sorted(set(range(1, 81)) | {int(p) for p in polynomial.feature_grid(n, EXPLORER.max_features,
@@ -74,18 +99,60 @@ def polynomial_explorer(n: int = 16, noise: float = 0.1, num_features: int = 32)
         "basis": widgets.Dropdown(options=["legendre", "legendre_normalized", "monomial"], description="basis"),
         "lam": widgets.SelectionSlider(options=[0.0, 1e-8, 1e-6, 1e-4, 1e-2, 1.0], value=0.0, description="ridge"),
     }
-    output = widgets.Output()
+    return _explorer(controls, polynomial_state, draw_polynomial_state, rows=(3, 2))
 
-    def redraw(_change=None):
-        state = polynomial_state(**{name: control.value for name, control in controls.items()})
-        with output:
-            output.clear_output(wait=True)
-            fig = draw_polynomial_state(state)
-            display(fig)
-            plt.close(fig)
+# Chapter 2's explorer: few trials and a coarse grid so that a slider move recomputes both curves quickly.
+LINEAR_EXPLORER = linear_regression.LinearConfig(grid_points=30, trials=8, n_test=300)
+RIDGE_CHOICES = (0.0, 0.1, 1.0, 10.0, 100.0)
 
-    for control in controls.values():
-        control.observe(redraw, names="value")
-    redraw()
-    return widgets.VBox([widgets.HBox(list(controls.values())[:3]), widgets.HBox(list(controls.values())[3:]),
-                         output])
+
+@lru_cache(maxsize=64)
+def _linear_curves(n: int, p: int, noise: float, lam: float):
+    config = linear_regression.with_overrides(LINEAR_EXPLORER, d=p, n=n, noise=noise)
+    return linear_regression.samplewise(config, lam=lam), linear_regression.modelwise(config, lam=lam)
+
+
+def linear_state(n: int, p: int, noise: float, lam: float = 0.0) -> dict:
+    """Both sweeps of chapter 2 for one slider setting: risk against n at d = p, and against p at this n."""
+    config = linear_regression.with_overrides(LINEAR_EXPLORER, d=p, n=n, noise=noise)
+    by_n, by_p = _linear_curves(n, p, float(noise), float(lam))
+    theory_by_n = theory_by_p = None
+    if lam == 0.0:  # the exact curves are for the minimum-norm estimator
+        theory_by_n = min_norm_risk(by_n.sizes, p, config.signal, noise)
+        theory_by_p = linear_regression.modelwise_theory(config, by_p.sizes)
+    return {"n": n, "p": p, "noise": noise, "lam": lam, "by_n": by_n, "by_p": by_p,
+            "theory_by_n": theory_by_n, "theory_by_p": theory_by_p}
+
+
+def draw_linear_state(state: dict) -> Figure:
+    """Left: risk against n at d = p. Right: risk against p at fixed n. Monte Carlo medians, exact theory dashed."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    panels = (("by_n", "theory_by_n", "training samples n", state["p"], state["n"], f"d = {state['p']} features"),
+              ("by_p", "theory_by_p", "features used p", state["n"], state["p"], f"n = {state['n']} samples"))
+    for ax, (key, theory_key, label, threshold, current, title) in zip(axes, panels, strict=True):
+        curve = state[key]
+        plots.plot_trials(ax, curve.sizes, curve.risk, label="simulation (median)", center="median")
+        if state[theory_key] is not None:
+            ax.plot(curve.sizes, state[theory_key], color="k", linestyle="--", linewidth=1, label="exact expected risk")
+        plots.mark_threshold(ax, threshold, label="threshold")
+        ax.axvline(current, color="C3", linewidth=1.5, label=f"{label.split()[-1]} = {current}")
+        plots.double_descent_axes(ax, label, "excess test risk", logx=False)
+        ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=8)
+    ridge = f", ridge lam = {state['lam']:g}" if state["lam"] else " (min-norm)"
+    fig.suptitle(f"noise variance {state['noise']:g}{ridge}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def linear_explorer(n: int = 50, p: int = 50, noise: float = 0.25):
+    """Sliders for n, p, noise and ridge strength over chapter 2's two sweeps."""
+    import ipywidgets as widgets
+
+    controls = {
+        "n": widgets.IntSlider(value=n, min=5, max=100, description="samples n"),
+        "p": widgets.IntSlider(value=p, min=5, max=100, description="features p"),
+        "noise": widgets.FloatSlider(value=noise, min=0.0, max=1.0, step=0.05, description="noise var"),
+        "lam": widgets.SelectionSlider(options=list(RIDGE_CHOICES), value=0.0, description="ridge"),
+    }
+    return _explorer(controls, linear_state, draw_linear_state)

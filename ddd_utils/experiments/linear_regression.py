@@ -1,0 +1,221 @@
+"""Chapter 2: linear regression with isotropic Gaussian features, where the double-descent risk is exact.
+
+x ~ N(0, I_d), y = x . b + e with |b|^2 = `signal` and Var(e) = `noise`. For isotropic x the excess test risk of an
+estimate b_hat is exactly |b_hat - b|^2, so the sample-wise sweeps need no test set. Every estimator here is a
+spectral filter of the training design X = U diag(s) V^T: b_hat = V diag(f(s)) U^T y, which makes min-norm, ridge
+and the ablations of Schaeffer et al. (2023) one function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ddd_utils._checks import check_nonnegative, check_positive_int, check_probability
+from ddd_utils.data import random_direction, sample_gaussian_regression
+from ddd_utils.linear import min_norm, ridge_sweep
+from ddd_utils.theory import asymptotic_min_norm_risk, min_norm_risk
+
+ABLATIONS = ("small_singular_values", "test_features", "noise")
+
+
+@dataclass(frozen=True)
+class LinearConfig:
+    d: int = 50                    # input dimension of the sample-wise sweep (threshold at n = d)
+    n: int = 50                    # training samples of the model-wise sweep (threshold at p = n)
+    signal: float = 1.0            # |b|^2, the signal's share of Var(y)
+    noise: float = 0.25            # variance of the label noise e
+    max_ratio: float = 4.0         # sweeps run to n = max_ratio * d and to p = max_ratio * n
+    grid_points: int = 60          # sizes per sweep, plus every size within 3 of the threshold
+    trials: int = 200              # independent training sets per point
+    n_test: int = 1000             # test points of the model-wise sweep
+    ridge_lams: tuple[float, ...] = (1.0, 10.0, 100.0)  # fixed ridge strengths (sum-of-squares loss)
+    small_singular_cutoff: float = 0.2  # ablations: singular values below this fraction of the largest are "small"
+    coefficient_decay: float = 0.0  # model-wise truth: b_j^2 proportional to j^-decay (0: spread evenly)
+
+    def __post_init__(self):
+        for name in ("d", "n", "grid_points", "trials", "n_test"):
+            check_positive_int(name, getattr(self, name))
+        for name in ("signal", "noise"):
+            check_nonnegative(name, getattr(self, name))
+        if not self.max_ratio > 1.0:
+            raise ValueError(f"max_ratio must be > 1 (the sweeps must cross the threshold); got {self.max_ratio!r}")
+        for lam in self.ridge_lams:
+            check_nonnegative("ridge_lams", lam)
+        check_probability("small_singular_cutoff", self.small_singular_cutoff)
+        check_nonnegative("coefficient_decay", self.coefficient_decay)
+
+
+PRESETS = {
+    "smoke": LinearConfig(d=12, n=12, grid_points=12, trials=6, n_test=200),
+    "cpu": LinearConfig(),
+    "full": LinearConfig(d=200, n=200, grid_points=120, trials=1000, n_test=4000),
+}
+
+
+@dataclass(frozen=True)
+class RiskCurve:
+    sizes: np.ndarray      # (S,) the n (sample-wise) or p (model-wise) values
+    risk: np.ndarray       # (trials, S) excess test risk
+    bias: np.ndarray       # (trials, S) risk of the fit to the noise-free targets
+    variance: np.ndarray   # (trials, S) risk contributed by the fit to the noise alone
+
+
+def size_grid(threshold: int, stop: int, grid_points: int) -> np.ndarray:
+    """Integers from 1 to `stop`: `grid_points` evenly spaced, plus every value within 3 of `threshold`."""
+    spaced = np.round(np.linspace(1, stop, grid_points)).astype(int)
+    near = np.arange(max(1, threshold - 3), min(stop, threshold + 3) + 1)
+    return np.union1d(spaced, near)
+
+
+def _filter(s: np.ndarray, lam: float, ablation: str | None, config: LinearConfig) -> np.ndarray:
+    """The spectral filter f(s) for singular values s of shape (trials, k), largest first: 1/s above the rank
+    cutoff (min-norm), s / (s^2 + lam) (ridge), or 1/s above `small_singular_cutoff` only (the first ablation)."""
+    if lam > 0.0:
+        return s / (s**2 + lam)
+    if ablation == "small_singular_values":
+        relative_cutoff = config.small_singular_cutoff
+    else:
+        relative_cutoff = max(s.shape[1], config.d) * np.finfo(np.float64).eps  # as in ddd_utils.linear.min_norm
+    keep = s > relative_cutoff * s[:, :1]
+    return np.where(keep, 1.0 / np.where(keep, s, 1.0), 0.0)
+
+
+def samplewise(config: LinearConfig, seed: int = 0, lam: float = 0.0, ablation: str | None = None) -> RiskCurve:
+    """Excess risk against the number of samples n at fixed d, with its bias and variance parts.
+
+    `ablation` removes one ingredient of the peak: "small_singular_values" (drop them from the fit),
+    "test_features" (measure the error only off the small singular directions), or "noise" (no label noise).
+    All trials are solved at once with batched SVDs; a smaller training set is a prefix of a larger one.
+    """
+    if ablation not in (None, *ABLATIONS):
+        raise ValueError(f"ablation must be None or one of {ABLATIONS}; got {ablation!r}")
+    lam = check_nonnegative("lam", lam)
+    noise = 0.0 if ablation == "noise" else config.noise
+    sizes = size_grid(config.d, int(config.max_ratio * config.d), config.grid_points)
+    b = np.stack([random_direction(config.d, config.signal, np.random.default_rng((seed, 2, t)))
+                  for t in range(config.trials)])
+    draws = [sample_gaussian_regression(int(sizes[-1]), b[t], noise, seed=(seed, 3, t)) for t in range(config.trials)]
+    X_all = np.stack([X for X, _, _ in draws])
+    e_all = np.stack([e for _, _, e in draws])
+    clean_all = np.einsum("tnd,td->tn", X_all, b)
+    risk, bias, variance = (np.empty((config.trials, sizes.size)) for _ in range(3))
+    for j, n in enumerate(sizes):
+        U, s, Vt = np.linalg.svd(X_all[:, :n], full_matrices=False)
+        f = _filter(s, lam, ablation, config)
+
+        def fit(targets):  # b_hat = V diag(f) U^T targets, for every trial at once
+            return np.einsum("tkd,tk->td", Vt, f * np.einsum("tnk,tn->tk", U, targets))
+
+        signal_error, noise_fit = fit(clean_all[:, :n]) - b, fit(e_all[:, :n])
+        if ablation == "test_features":  # test inputs with no component along the small singular directions
+            small = Vt * (s < config.small_singular_cutoff * s[:, :1])[:, :, None]
+            signal_error -= np.einsum("tkd,tk->td", small, np.einsum("tkd,td->tk", small, signal_error))
+            noise_fit -= np.einsum("tkd,tk->td", small, np.einsum("tkd,td->tk", small, noise_fit))
+        bias[:, j] = np.sum(signal_error**2, axis=1)
+        variance[:, j] = np.sum(noise_fit**2, axis=1)
+        risk[:, j] = np.sum((signal_error + noise_fit) ** 2, axis=1)
+    return RiskCurve(sizes, risk, bias, variance)
+
+
+def _signal_profile(config: LinearConfig) -> np.ndarray:
+    """Expected b_j^2 of the model-wise truth: proportional to j^-coefficient_decay, summing to `signal`."""
+    weights = np.arange(1, int(config.max_ratio * config.n) + 1, dtype=float) ** -config.coefficient_decay
+    return config.signal * weights / weights.sum()
+
+
+def modelwise(config: LinearConfig, seed: int = 0, lam: float = 0.0) -> RiskCurve:
+    """Test risk against the number of features p used, at fixed n; the true model has max_ratio * n features.
+
+    The features left out act as extra noise of variance |b_left_out|^2; the test targets are noise-free. With
+    coefficient_decay = 0 the truth is a uniformly random direction; otherwise b_j = +-sqrt(profile_j), random signs.
+    """
+    lam = check_nonnegative("lam", lam)
+    total_features = int(config.max_ratio * config.n)
+    sizes = size_grid(config.n, total_features, config.grid_points)
+    shape = (config.trials, sizes.size)
+    risk, bias, variance = np.empty(shape), np.empty(shape), np.empty(shape)
+    for trial in range(config.trials):
+        rng = np.random.default_rng((seed, 4, trial))
+        if config.coefficient_decay == 0.0:
+            b = random_direction(total_features, config.signal, rng)
+        else:
+            b = rng.choice([-1.0, 1.0], size=total_features) * np.sqrt(_signal_profile(config))
+        X, y, e = sample_gaussian_regression(config.n, b, config.noise, seed=(seed, 5, trial))
+        X_test = rng.standard_normal((config.n_test, total_features))
+        y_test = X_test @ b
+        risk[trial] = ridge_sweep(X, y, X_test, y_test, sizes, lam=lam).test_mse
+        bias[trial] = ridge_sweep(X, X @ b, X_test, y_test, sizes, lam=lam).test_mse
+        variance[trial] = ridge_sweep(X, e, X_test, np.zeros(config.n_test), sizes, lam=lam).test_mse
+    return RiskCurve(sizes, risk, bias, variance)
+
+
+def modelwise_theory(config: LinearConfig, sizes, asymptotic: bool = False) -> np.ndarray:
+    """Expected risk of the model-wise sweep: the p used features carry the signal of the first p coefficients and
+    see the signal of the rest as extra noise, which also adds to the test error (the risk is linear in both, so
+    the expected profile gives the expectation).
+
+    Exact at finite n and p, or with `asymptotic=True` the proportional limit of Hastie et al. at gamma = p / n.
+    """
+    p = np.asarray(sizes)
+    used_signal = np.cumsum(_signal_profile(config))[p - 1]
+    left_out = np.maximum(config.signal - used_signal, 0.0)
+    if asymptotic:
+        return np.array([asymptotic_min_norm_risk(k / config.n, s, config.noise + r) + r
+                         for k, s, r in zip(p, used_signal, left_out, strict=True)])
+    return np.array([min_norm_risk(config.n, int(k), s, config.noise + r) + r
+                     for k, s, r in zip(p, used_signal, left_out, strict=True)])
+
+
+def with_overrides(config: LinearConfig, **changes) -> LinearConfig:
+    """A copy of `config` with some fields changed (validated like any config)."""
+    return replace(config, **changes)
+
+
+@dataclass(frozen=True)
+class RealDataConfig:
+    max_train: int = 60            # largest training set (the diabetes data have d = 10 features)
+    test_fraction: float = 0.3     # share of the 442 patients held out for testing in each split
+    trials: int = 300              # random train/test splits
+
+    def __post_init__(self):
+        check_positive_int("max_train", self.max_train, minimum=2)
+        check_positive_int("trials", self.trials)
+        if not 0.0 < self.test_fraction < 1.0:
+            raise ValueError(f"test_fraction must be in (0, 1); got {self.test_fraction!r}")
+
+
+REAL_DATA_PRESETS = {
+    "smoke": RealDataConfig(max_train=20, trials=5),
+    "cpu": RealDataConfig(),
+    "full": RealDataConfig(max_train=150, trials=3000),
+}
+
+
+def diabetes_samplewise(config: RealDataConfig, seed: int = 0) -> dict[str, np.ndarray]:
+    """Min-norm test error against n on scikit-learn's diabetes data (442 patients, 10 features; no download).
+
+    Each split standardises the features and centres the target with training-pool statistics, then fits nested
+    training sets n = 1 .. max_train. The error is the test MSE divided by the test targets' variance: 1 is no
+    better than predicting the training mean.
+    """
+    from sklearn.datasets import load_diabetes
+
+    features, target = load_diabetes(return_X_y=True)
+    sizes = np.arange(1, config.max_train + 1)
+    errors = np.empty((config.trials, sizes.size))
+    num_test = int(round(config.test_fraction * target.size))
+    if target.size - num_test < config.max_train:
+        raise ValueError(f"max_train must be at most {target.size - num_test} (the training pool); "
+                         f"got {config.max_train}")
+    for trial in range(config.trials):
+        order = np.random.default_rng((seed, 6, trial)).permutation(target.size)
+        test, pool = order[:num_test], order[num_test:]
+        mean, scale = features[pool].mean(axis=0), features[pool].std(axis=0)
+        X, X_test = (features[pool] - mean) / scale, (features[test] - mean) / scale
+        y, y_test = target[pool] - target[pool].mean(), target[test] - target[pool].mean()
+        for j, n in enumerate(sizes):  # nested training sets: the first n patients of the pool
+            w = min_norm(X[:n], y[:n])
+            errors[trial, j] = np.mean((X_test @ w - y_test) ** 2) / np.var(y_test)
+    return {"sizes": sizes, "errors": errors, "num_features": features.shape[1]}
