@@ -4,15 +4,15 @@ For n = 1000 and 2000 Gaussian samples and p from n/20 up to 2n (p = n - 1, n, n
 the test MSE of the minimum-norm fit on the first p columns. Prints each time, the ratios, and the largest relative
 difference in test MSE against pinv, overall and at p = n - 1, n, n + 1.
 
-    python benchmarks/min_norm_sweep.py [--sizes 1000 2000] [--num-p 24] [--repeats 1]
+    python benchmarks/min_norm_sweep.py [--sizes 1000 2000] [--num-p 40] [--repeats 1]
 """
 
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
+from timing import median_time
 
 from ddd_utils.linear import min_norm_sweep
 
@@ -22,19 +22,10 @@ def per_p(solve, X, y, X_test, y_test, ps) -> np.ndarray:
     return np.array([np.mean((X_test[:, :p] @ solve(X[:, :p], y) - y_test) ** 2) for p in ps])
 
 
-def timed(function, repeats: int):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        value = function()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times)), value
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000], help="training-set sizes n")
-    parser.add_argument("--num-p", type=int, default=24, help="evenly spaced p values in [n/20, 2n]")
+    parser.add_argument("--num-p", type=int, default=40, help="evenly spaced p values in [n/20, 2n]")
     parser.add_argument("--n-test", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=1, help="timings per method (median reported)")
     args = parser.parse_args()
@@ -50,11 +41,12 @@ def main() -> None:
         y = X @ w_true + 0.5 * rng.standard_normal(n)
         y_test = X_test @ w_true
         ps = np.union1d(np.linspace(n // 20, d, args.num_p).astype(int), [n - 1, n, n + 1])
-        ours, fast = timed(lambda: min_norm_sweep(X, y, X_test, y_test, ps).test_mse, args.repeats)
+        ours, fit = median_time(min_norm_sweep, args.repeats, X, y, X_test, y_test, ps)
+        fast = fit.test_mse
         print(f"n = {n}: {ps.size} values of p from {ps[0]} to {ps[-1]}, n_test = {args.n_test}")
         print(f"  min_norm_sweep      {ours:8.2f} s")
         for name, solve in solvers.items():
-            seconds, slow = timed(lambda solve=solve: per_p(solve, X, y, X_test, y_test, ps), args.repeats)
+            seconds, slow = median_time(per_p, args.repeats, solve, X, y, X_test, y_test, ps)
             relative = np.abs(fast - slow) / slow
             near = relative[np.isin(ps, [n - 1, n, n + 1])].max()
             print(f"  per-p {name:<13} {seconds:8.2f} s   ratio {seconds / ours:6.1f}x   largest relative "

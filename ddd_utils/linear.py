@@ -51,6 +51,8 @@ def gradient_descent(X, y, steps: int, lr: float | None = None, w0=None) -> np.n
     X, y = as_design_and_targets(X, y)
     steps = check_positive_int("steps", steps, minimum=0)
     s_max = np.linalg.norm(X, 2)
+    if s_max == 0.0:
+        raise ValueError("X must have a non-zero entry: with X = 0 the loss is constant and no step size is defined")
     if lr is None:
         lr = 1.0 / s_max**2
     elif not 0.0 < lr < 2.0 / s_max**2:
@@ -73,11 +75,12 @@ class SweepFit:
     weight_norm: np.ndarray   # (P,) Euclidean norm of the fitted weights
 
 
-# Beyond p = n the sweep solves with a triangular R, R^T R = X_p X_p^T (+ lam I), used only while LAPACK's estimate
-# of cond(R)^2 stays below this: the solutions then carry relative errors of about 1e7 * 2.2e-16 ~ 2e-9. Worse-
-# conditioned p (just past p = n) fall back to a QR or an SVD of X_p, whose errors grow with cond(X_p) alone.
-_GRAM_CONDITION_LIMIT = 1e7
+# The sweep's fast paths are used only where their error bound, estimated from the condition number kappa of the
+# triangular factor, stays below this relative error: kappa * eps for a QR of X_p, kappa^2 * eps for a factor of
+# X_p X_p^T. Elsewhere (close to p = n) the sweep falls back to the SVD that `min_norm` itself uses.
+_ERROR_BUDGET = 1e-9
 _BLOCK = 32  # block size of LAPACK's triangular-pentagonal QR update (tpqrt)
+_EPS = np.finfo(np.float64).eps
 
 
 def _check_sweep_inputs(X, y, X_test, y_test, num_features) -> tuple[np.ndarray, ...]:
@@ -96,34 +99,50 @@ def _check_sweep_inputs(X, y, X_test, y_test, num_features) -> tuple[np.ndarray,
     return X, y, X_test, y_test, ps
 
 
-def _triangular_condition_ok(R: np.ndarray, rcond: float) -> bool:
-    """True when the upper-triangular R is safely invertible: LAPACK's 1-norm estimate, with slack for the norm."""
+def _condition(R: np.ndarray) -> float:
+    """LAPACK's estimate of the 1-norm condition number of an upper-triangular R (inf if singular)."""
     reciprocal, info = scipy.linalg.lapack.dtrcon(R, norm="1", uplo="U", diag="N")
-    return info == 0 and reciprocal > R.shape[0] * rcond
+    return np.inf if info != 0 or reciprocal <= 0.0 else 1.0 / reciprocal
 
 
-def _min_norm_by_qr_of_transpose(Xp: np.ndarray, y: np.ndarray, rcond: float) -> np.ndarray:
-    """Minimum-norm solution for a wide X_p (p > n) from X_p^T = QR: w = Q R^-T y; SVD if R is near-singular."""
+def _typical_condition(kappa_1: float, size: int) -> float:
+    """The 2-norm condition number that drives the error, typically the 1-norm one over sqrt(size)."""
+    return kappa_1 / np.sqrt(size)
+
+
+def _keeps_every_singular_value(kappa_1: float, shape: tuple[int, int], rcond: float | None) -> bool:
+    """Would `min_norm` with this rcond surely keep every singular value? Uses the worst case kappa_2 <= n kappa_1."""
+    cutoff = max(shape) * _EPS if rcond is None else rcond
+    return kappa_1 * min(shape) * cutoff < 1.0
+
+
+def _min_norm_by_qr_of_transpose(Xp: np.ndarray, y: np.ndarray, rcond: float | None) -> np.ndarray:
+    """Minimum-norm solution for a wide X_p (p > n) from X_p^T = QR: w = Q R^-T y; the SVD if R is too
+    ill-conditioned for that to meet the error budget."""
     Q, R = np.linalg.qr(Xp.T)
-    if not _triangular_condition_ok(R, rcond):
+    kappa = _condition(R)
+    if _typical_condition(kappa, R.shape[0]) * _EPS > _ERROR_BUDGET or not _keeps_every_singular_value(
+            kappa, Xp.shape, rcond):
         return min_norm(Xp, y, rcond)
     return Q @ scipy.linalg.solve_triangular(R, y, trans="T")
 
 
-def _fit_up_to_n(X, y, ps, lam: float, rcond: float):
+def _fit_up_to_n(X, y, ps, lam: float, rcond: float | None):
     """Weights for every p <= n: one QR of the first max(ps) columns, then a triangular solve per p."""
     if lam > 0.0:
         yield from (ridge(X[:, :p], y, lam) for p in ps)
         return
     qty, R = scipy.linalg.qr_multiply(X[:, :ps[-1]], y, mode="right")  # Q^T y without forming Q
     for p in ps:
-        if _triangular_condition_ok(R[:p, :p], rcond):
+        kappa = _condition(R[:p, :p])
+        fast_is_accurate = _typical_condition(kappa, p) * _EPS <= _ERROR_BUDGET
+        if fast_is_accurate and _keeps_every_singular_value(kappa, (X.shape[0], p), rcond):
             yield scipy.linalg.solve_triangular(R[:p, :p], qty[:p])
-        else:  # (numerically) rank-deficient columns: the SVD applies the rank cutoff
+        else:  # ill-conditioned or (numerically) rank-deficient: the SVD, with its rank cutoff
             yield min_norm(X[:, :p], y, rcond)
 
 
-def _fit_beyond_n(X, y, ps, lam: float, rcond: float):
+def _fit_beyond_n(X, y, ps, lam: float, rcond: float | None):
     """Weights for every p > n from one triangular factor R that grows by QR updates as columns are added.
 
     R^T R = X_p X_p^T + lam I, and w = X_p^T alpha with (X_p X_p^T + lam I) alpha = y: two triangular solves per p
@@ -140,12 +159,9 @@ def _fit_beyond_n(X, y, ps, lam: float, rcond: float):
             block = np.array(X[:, done:p].T, order="F")  # a copy: tpqrt overwrites it, and X must stay intact
             R = scipy.linalg.lapack.dtpqrt(0, min(_BLOCK, p - done, n), R, block, overwrite_a=1, overwrite_b=1)[0]
             done = p
-        reciprocal, info = scipy.linalg.lapack.dtrcon(R, norm="1", uplo="U", diag="N")
-        # LAPACK estimates the 1-norm condition number, which for these matrices runs about sqrt(n) above the
-        # 2-norm one that governs the error; the tests and benchmarks/min_norm_sweep.py check the agreement.
-        well_conditioned = reciprocal**2 * _GRAM_CONDITION_LIMIT * n > 1.0
-        trusted = info == 0 and well_conditioned and (lam > 0.0 or reciprocal > n * rcond)
-        if trusted:
+        kappa = _condition(R)
+        fast_is_accurate = _typical_condition(kappa, n) ** 2 * _EPS <= _ERROR_BUDGET
+        if fast_is_accurate and (lam > 0.0 or _keeps_every_singular_value(kappa, (n, p), rcond)):
             z = scipy.linalg.solve_triangular(R, y, trans="T", check_finite=False)
             yield X[:, :p].T @ scipy.linalg.solve_triangular(R, z, check_finite=False)
         elif lam > 0.0:
@@ -165,7 +181,7 @@ def ridge_sweep(X, y, X_test, y_test, num_features, lam: float = 0.0, rcond: flo
     X, y, X_test, y_test, ps = _check_sweep_inputs(X, y, X_test, y_test, num_features)
     lam = check_nonnegative("lam", lam)
     n = X.shape[0]
-    rcond = max(n, ps[-1]) * np.finfo(np.float64).eps if rcond is None else check_nonnegative("rcond", rcond)
+    rcond = None if rcond is None else check_nonnegative("rcond", rcond)  # None: min_norm's default at each p
     under = ps <= n
     weights = []
     if under.any():

@@ -1,7 +1,7 @@
 """Presets: how big a chapter's experiments are. `smoke` for CI, `cpu` for a laptop, `full` for a GPU.
 
-`auto` resolves to the environment variable DDD_PRESET when it is set (the CI book build sets `smoke`), otherwise to
-`full` when CUDA is available and `cpu` when it is not.
+`auto` resolves to the environment variable DDD_PRESET when it is set and non-empty (the CI book build sets
+`smoke`), otherwise to `full` when CUDA is available and `cpu` when it is not.
 """
 
 from __future__ import annotations

@@ -82,6 +82,11 @@ def _filter(s: np.ndarray, lam: float, ablation: str | None, config: LinearConfi
     return np.where(keep, 1.0 / np.where(keep, s, 1.0), 0.0)
 
 
+def _spectral_fit(U: np.ndarray, f: np.ndarray, Vt: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """b_hat = V diag(f) U^T targets, for every trial at once (leading axis)."""
+    return np.einsum("tkd,tk->td", Vt, f * np.einsum("tnk,tn->tk", U, targets))
+
+
 def samplewise(config: LinearConfig, seed: int = 0, lam: float = 0.0, ablation: str | None = None) -> RiskCurve:
     """Excess risk against the number of samples n at fixed d, with its bias and variance parts.
 
@@ -104,11 +109,8 @@ def samplewise(config: LinearConfig, seed: int = 0, lam: float = 0.0, ablation: 
     for j, n in enumerate(sizes):
         U, s, Vt = np.linalg.svd(X_all[:, :n], full_matrices=False)
         f = _filter(s, lam, ablation, config)
-
-        def fit(targets):  # b_hat = V diag(f) U^T targets, for every trial at once
-            return np.einsum("tkd,tk->td", Vt, f * np.einsum("tnk,tn->tk", U, targets))
-
-        signal_error, noise_fit = fit(clean_all[:, :n]) - b, fit(e_all[:, :n])
+        signal_error = _spectral_fit(U, f, Vt, clean_all[:, :n]) - b
+        noise_fit = _spectral_fit(U, f, Vt, e_all[:, :n])
         if ablation == "test_features":  # test inputs with no component along the small singular directions
             small = Vt * (s < config.small_singular_cutoff * s[:, :1])[:, :, None]
             signal_error -= np.einsum("tkd,tk->td", small, np.einsum("tkd,td->tk", small, signal_error))
