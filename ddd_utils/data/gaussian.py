@@ -21,11 +21,12 @@ def sample_gaussian_regression(n: int, b: np.ndarray, noise: float, seed: int | 
                                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Draw X (n x d) with i.i.d. N(0, 1) entries and noise e ~ N(0, noise); return (X, y, e) with y = X b + e.
 
-    The noise is returned separately so experiments can split a fit into its signal and noise parts.
+    The noise is returned separately so experiments can split a fit into its signal and noise parts. X and e come
+    from independent streams, so the first m samples of a draw of n > m are exactly the draw of m (nested sweeps).
     """
     n = check_positive_int("n", n)
     noise = check_nonnegative("noise", noise)
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, b.size))
-    e = np.sqrt(noise) * rng.standard_normal(n)
+    design_stream, noise_stream = np.random.SeedSequence(seed).spawn(2)
+    X = np.random.default_rng(design_stream).standard_normal((n, b.size))
+    e = np.sqrt(noise) * np.random.default_rng(noise_stream).standard_normal(n)
     return X, X @ b + e, e

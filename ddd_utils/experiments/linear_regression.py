@@ -63,10 +63,11 @@ class RiskCurve:
 
 
 def size_grid(threshold: int, stop: int, grid_points: int) -> np.ndarray:
-    """Integers from 1 to `stop`: `grid_points` evenly spaced, plus every value within 3 of `threshold`."""
+    """Integers from 1 to `stop` (both included): `grid_points` evenly spaced, plus every value within 3 of
+    `threshold`."""
     spaced = np.round(np.linspace(1, stop, grid_points)).astype(int)
     near = np.arange(max(1, threshold - 3), min(stop, threshold + 3) + 1)
-    return np.union1d(spaced, near)
+    return np.union1d(np.union1d(spaced, near), [stop])
 
 
 def _filter(s: np.ndarray, lam: float, ablation: str | None, config: LinearConfig) -> np.ndarray:
@@ -97,6 +98,8 @@ def samplewise(config: LinearConfig, seed: int = 0, lam: float = 0.0, ablation: 
     if ablation not in (None, *ABLATIONS):
         raise ValueError(f"ablation must be None or one of {ABLATIONS}; got {ablation!r}")
     lam = check_nonnegative("lam", lam)
+    if lam > 0.0 and ablation == "small_singular_values":
+        raise ValueError("ablation 'small_singular_values' truncates the min-norm fit; use it with lam = 0")
     noise = 0.0 if ablation == "noise" else config.noise
     sizes = size_grid(config.d, int(config.max_ratio * config.d), config.grid_points)
     b = np.stack([random_direction(config.d, config.signal, np.random.default_rng((seed, 2, t)))
@@ -161,6 +164,9 @@ def modelwise_theory(config: LinearConfig, sizes, asymptotic: bool = False) -> n
     Exact at finite n and p, or with `asymptotic=True` the proportional limit of Hastie et al. at gamma = p / n.
     """
     p = np.asarray(sizes)
+    total_features = int(config.max_ratio * config.n)
+    if p.size == 0 or p.min() < 1 or p.max() > total_features:
+        raise ValueError(f"sizes must lie in [1, max_ratio * n] = [1, {total_features}]")
     used_signal = np.cumsum(_signal_profile(config))[p - 1]
     left_out = np.maximum(config.signal - used_signal, 0.0)
     if asymptotic:
