@@ -116,10 +116,10 @@ def _keeps_every_singular_value(kappa_1: float, shape: tuple[int, int], rcond: f
     return kappa_1 * min(shape) * cutoff < 1.0
 
 
-def _min_norm_by_qr_of_transpose(Xp: np.ndarray, y: np.ndarray, rcond: float | None) -> np.ndarray:
-    """Minimum-norm solution for a wide X_p (p > n) from X_p^T = QR: w = Q R^-T y; the SVD if R is too
+def _min_norm_from_qr_of_transpose(Xp: np.ndarray, y: np.ndarray, Q: np.ndarray, R: np.ndarray,
+                                    rcond: float | None) -> np.ndarray:
+    """Minimum-norm solution for a wide X_p (p > n) given X_p^T = QR: w = Q R^-T y; the SVD if R is too
     ill-conditioned for that to meet the error budget."""
-    Q, R = np.linalg.qr(Xp.T)
     kappa = _condition(R)
     if _typical_condition(kappa, R.shape[0]) * _EPS > _ERROR_BUDGET or not _keeps_every_singular_value(
             kappa, Xp.shape, rcond):
@@ -149,10 +149,11 @@ def _fit_beyond_n(X, y, ps, lam: float, rcond: float | None):
     instead of a new factorisation. Each block of new columns updates R with LAPACK's tpqrt in O(n^2) per column.
     """
     n = X.shape[0]
-    first = X[:, :ps[0]].T
     if lam > 0.0:
-        first = np.vstack([first, np.sqrt(lam) * np.eye(n)])
-    R = np.asfortranarray(np.linalg.qr(first, mode="r"))
+        Q, R = None, np.linalg.qr(np.vstack([X[:, :ps[0]].T, np.sqrt(lam) * np.eye(n)]), mode="r")
+    else:  # keep Q too: the first p is often just past the threshold, where the fit needs it (see below)
+        Q, R = np.linalg.qr(X[:, :ps[0]].T)
+    R = np.asfortranarray(R)
     done = ps[0]
     for p in ps:
         if p > done:
@@ -166,8 +167,10 @@ def _fit_beyond_n(X, y, ps, lam: float, rcond: float | None):
             yield X[:, :p].T @ scipy.linalg.solve_triangular(R, z, check_finite=False)
         elif lam > 0.0:
             yield ridge(X[:, :p], y, lam)
+        elif p == ps[0]:
+            yield _min_norm_from_qr_of_transpose(X[:, :p], y, Q, R, rcond)
         else:
-            yield _min_norm_by_qr_of_transpose(X[:, :p], y, rcond)
+            yield _min_norm_from_qr_of_transpose(X[:, :p], y, *np.linalg.qr(X[:, :p].T), rcond)
 
 
 def ridge_sweep(X, y, X_test, y_test, num_features, lam: float = 0.0, rcond: float | None = None) -> SweepFit:
