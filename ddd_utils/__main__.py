@@ -1,0 +1,65 @@
+"""Command line: `python -m ddd_utils list` and `python -m ddd_utils run <experiment> --preset ... --out DIR`.
+
+A run writes one record per finished run under DIR/records (a restart skips them and resumes the rest from
+DIR/checkpoints) and, when the sweep is complete, DIR/<experiment>.json with every run and its provenance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from ddd_utils.experiments import mnist1d_sweep
+from ddd_utils.presets import PRESETS, resolve_preset
+from ddd_utils.provenance import provenance
+from ddd_utils.sweep import EXECUTORS, run_sweep
+
+# Experiments that run as sweeps of independent trainings: name -> module with PRESETS, run_configs() and run().
+SWEEPS = {"mnist1d_sweep": mnist1d_sweep}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ddd_utils", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="list the experiments and their presets")
+    run = commands.add_parser("run", help="run (or resume) an experiment's sweep")
+    run.add_argument("experiment", choices=sorted(SWEEPS))
+    run.add_argument("--preset", default="auto", choices=(*PRESETS, "auto"))
+    run.add_argument("--out", required=True, type=Path, help="folder for records, checkpoints and the result")
+    run.add_argument("--executor", default="inprocess", choices=EXECUTORS)
+    run.add_argument("--workers", type=int, default=2, help="processes for --executor process")
+    run.add_argument("--cluster", default=None, help="submitit cluster ('local', 'slurm'); default: auto")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "list":
+        for name, module in SWEEPS.items():
+            print(f"{name}: {module.__doc__.strip().splitlines()[0]}")
+            for preset, config in module.PRESETS.items():
+                print(f"  --preset {preset}: {len(module.run_configs(config))} runs")
+        return 0
+    module = SWEEPS[args.experiment]
+    preset = resolve_preset(args.preset)
+    config = module.PRESETS[preset]
+    command = shlex.join(["python", "-m", "ddd_utils", *(sys.argv[1:] if argv is None else argv)])
+    start = time.perf_counter()
+    runs = run_sweep(module.run, module.run_configs(config), args.out, executor=args.executor,
+                     workers=args.workers, cluster=args.cluster)
+    result = {"experiment": args.experiment, **provenance(command, preset),
+              "wall_seconds": round(time.perf_counter() - start, 1), "config": asdict(config), "runs": runs}
+    path = args.out / f"{args.experiment}.json"
+    path.write_text(json.dumps(result, indent=1))
+    print(f"{len(runs)} runs recorded in {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""The 5-layer CNN of Nakkiran et al. (2019), "Deep Double Descent", with layer widths k, 2k, 4k, 8k.
+
+`dims=2` is the paper's image network; `dims=1` is the same architecture with 1-D convolutions, for signals
+such as MNIST-1D.
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import torch
+from torch import nn
+
+from ddd_utils._checks import check_positive_int
+
+_LAYERS = {1: (nn.Conv1d, nn.BatchNorm1d, nn.MaxPool1d, nn.AdaptiveMaxPool1d),
+           2: (nn.Conv2d, nn.BatchNorm2d, nn.MaxPool2d, nn.AdaptiveMaxPool2d)}
+
+
+class CNN5(nn.Module):
+    """Four conv-BN-ReLU blocks of k, 2k, 4k, 8k channels (k = `width`), max-pooling, and a linear head.
+
+    The paper pools by 2 after blocks 2 and 3 and by 8 after block 4, which leaves 1x1 on 32x32 inputs; the last
+    pool is adaptive here so that any input of side >= 4 ends at one value per channel.
+    """
+
+    def __init__(self, width: int, num_classes: int = 10, in_channels: int = 3, dims: int = 2):
+        super().__init__()
+        k = check_positive_int("width", width)
+        num_classes = check_positive_int("num_classes", num_classes)
+        in_channels = check_positive_int("in_channels", in_channels)
+        if dims not in _LAYERS:
+            raise ValueError(f"dims must be 1 (signals) or 2 (images); got {dims!r}")
+        self.dims = dims
+        conv, norm, pool, global_pool = _LAYERS[dims]
+        channels = [in_channels, k, 2 * k, 4 * k, 8 * k]
+        layers: list[nn.Module] = []
+        for block, (c_in, c_out) in enumerate(pairwise(channels), start=1):
+            # No conv bias: the BatchNorm shift that follows makes it redundant.
+            layers += [conv(c_in, c_out, kernel_size=3, padding=1, bias=False), norm(c_out), nn.ReLU()]
+            if block in (2, 3):
+                layers.append(pool(2))
+        layers += [global_pool(1), nn.Flatten(), nn.Linear(8 * k, num_classes)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.dims == 1 and x.dim() == 2:  # (N, L) signals get their single channel
+            x = x.unsqueeze(1)
+        return self.net(x)

@@ -1,0 +1,233 @@
+"""The deep-training engine: bit-exact resume, resumable sweeps that survive SIGKILL, damaged records, executors,
+and the MNIST-1D sweep's configs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from ddd_utils import train as training
+from ddd_utils.sweep import ResultStore, load_results, run_key, run_sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tiny_problem(seed: int = 0) -> training.TrainData:
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(96, 1, 8, 8, generator=generator)
+    y = torch.randint(0, 3, (96,), generator=generator)
+    return training.TrainData(x, y, torch.arange(96) % 5 == 0, x[:32] + 0.1, y[:32])
+
+
+def tiny_model(seed: int = 0) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.ReLU(),
+                               torch.nn.Flatten(), torch.nn.Linear(4 * 6 * 6, 3))
+
+
+RECIPE = training.Recipe(optimizer="adam", lr=1e-2, batch_size=16, epochs=6, augment=True)
+
+
+def without_time(history: dict) -> dict:
+    return {name: values for name, values in history.items() if name != "seconds"}
+
+
+def test_resume_from_a_checkpoint_equals_an_uninterrupted_run_bit_for_bit(tmp_path, monkeypatch):
+    reference_model = tiny_model()
+    reference = training.train(reference_model, tiny_problem(), RECIPE, seed=3)
+
+    saves = []
+    real_save = training._save_atomically
+
+    def crash_after_second_checkpoint(state, path):
+        real_save(state, path)
+        saves.append(state["epoch"])
+        if len(saves) == 2:
+            raise KeyboardInterrupt  # the process dies right after the epoch-4 checkpoint
+
+    monkeypatch.setattr(training, "_save_atomically", crash_after_second_checkpoint)
+    checkpoint = tmp_path / "run.pt"
+    with pytest.raises(KeyboardInterrupt):
+        training.train(tiny_model(), tiny_problem(), RECIPE, seed=3, checkpoint=checkpoint, checkpoint_every=2)
+    monkeypatch.setattr(training, "_save_atomically", real_save)
+    assert saves == [2, 4]
+
+    resumed_model = tiny_model(seed=99)  # different initial weights: everything must come from the checkpoint
+    resumed = training.train(resumed_model, tiny_problem(), RECIPE, seed=3, checkpoint=checkpoint, checkpoint_every=2)
+    assert without_time(resumed) == without_time(reference)
+    for (name, expected), actual in zip(reference_model.state_dict().items(), resumed_model.state_dict().values(),
+                                        strict=True):
+        assert torch.equal(expected, actual), name
+
+
+def test_history_records_the_requested_epochs_and_memorisation():
+    history = training.train(tiny_model(), tiny_problem(), RECIPE, seed=0, eval_epochs=[1, 3, 6])
+    assert history["epoch"] == [1, 3, 6]
+    assert all(0.0 <= value <= 1.0 for name in ("train_error", "corrupted_error", "test_error")
+               for value in history[name])
+    assert history["seconds"] == sorted(history["seconds"])
+
+
+def test_log_spaced_epochs_end_at_the_last_epoch_and_increase():
+    epochs = training.log_spaced_epochs(4000, 20)
+    assert epochs[0] == 1 and epochs[-1] == 4000 and epochs == sorted(set(epochs))
+    assert training.log_spaced_epochs(7, 1) == [1, 7]
+
+
+@pytest.mark.parametrize("field, value", [("optimizer", "rmsprop"), ("lr", 0.0), ("batch_size", 0),
+                                          ("epochs", 0), ("weight_decay", -1.0)])
+def test_bad_recipes_are_clear_errors(field, value):
+    with pytest.raises((ValueError, TypeError), match=field):
+        training.Recipe(**{field: value})
+
+
+# --- sweeps ---------------------------------------------------------------------------------------------------
+
+def square_run(config: dict, checkpoint: Path) -> dict:
+    """A stand-in training run for the sweep machinery: fast, deterministic, picklable."""
+    return {"value": [config["x"] ** 2], "pid": os.getpid()}
+
+
+CONFIGS = [{"x": x, "tag": "tiny"} for x in range(4)]
+
+
+def test_run_sweep_records_every_run_and_skips_finished_ones(tmp_path):
+    first = run_sweep(square_run, CONFIGS, tmp_path, progress=False)
+    assert [run["history"]["value"] for run in first] == [[0], [1], [4], [9]]
+    stamps = {path.name: path.stat().st_mtime_ns for path in (tmp_path / "records").glob("*.json")}
+    second = run_sweep(square_run, CONFIGS + [{"x": 5, "tag": "tiny"}], tmp_path, progress=False)
+    assert second[:4] == first
+    assert {path.name: path.stat().st_mtime_ns for path in (tmp_path / "records").glob("*.json")
+            if path.name in stamps} == stamps, "finished runs must not be run again"
+    assert len(load_results(tmp_path)) == 5
+
+
+@pytest.mark.parametrize("damage", ["truncate", "edit", "wrong_config"])
+def test_a_damaged_record_is_detected_and_rerun(tmp_path, damage):
+    run_sweep(square_run, CONFIGS, tmp_path, progress=False)
+    path = tmp_path / "records" / f"{run_key(CONFIGS[2])}.json"
+    record = json.loads(path.read_text())
+    if damage == "truncate":
+        path.write_text(path.read_text()[:-10])
+    elif damage == "edit":
+        record["history"]["value"] = [123]
+        path.write_text(json.dumps(record))
+    else:
+        record["config"] = CONFIGS[1]
+        path.write_text(json.dumps(record))
+    with pytest.warns(UserWarning):
+        assert all(run["config"] != CONFIGS[2] for run in load_results(tmp_path)) or damage == "wrong_config"
+    with pytest.warns(UserWarning, match="damaged"):
+        runs = run_sweep(square_run, CONFIGS, tmp_path, progress=False)
+    assert runs[2]["history"]["value"] == [4]
+    assert list((tmp_path / "records").glob("*.corrupt-*")), "the damaged record is kept aside, not deleted"
+
+
+def test_duplicate_configs_are_rejected(tmp_path):
+    with pytest.raises(ValueError, match="distinct"):
+        run_sweep(square_run, [CONFIGS[0], dict(CONFIGS[0])], tmp_path, progress=False)
+
+
+@pytest.mark.parametrize("executor, options", [("process", {"workers": 2}), ("submitit", {"cluster": "local"})])
+def test_other_executors_give_the_same_records_in_other_processes(tmp_path, executor, options):
+    if executor == "submitit":  # its job processes cannot import this test module: send the function by value
+        import cloudpickle
+
+        cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    runs = run_sweep(square_run, CONFIGS, tmp_path, executor=executor, progress=False, **options)
+    assert [run["history"]["value"] for run in runs] == [[0], [1], [4], [9]]
+    assert all(run["history"]["pid"] != os.getpid() for run in runs)
+
+
+def test_unknown_executor_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="executor"):
+        run_sweep(square_run, CONFIGS, tmp_path, executor="threads")
+
+
+# --- the MNIST-1D sweep and the command line ------------------------------------------------------------------
+
+def cli(*args: str, **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, "-m", "ddd_utils", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def comparable(runs: list[dict]) -> list[dict]:
+    return [{"config": run["config"], "history": without_time(run["history"])} for run in runs]
+
+
+def test_a_sweep_killed_mid_run_resumes_and_matches_an_uninterrupted_one(tmp_path):
+    uninterrupted = cli("run", "mnist1d_sweep", "--preset", "smoke", "--out", str(tmp_path / "a"))
+    assert uninterrupted.wait(timeout=300) == 0, uninterrupted.stderr.read()
+
+    killed_dir = tmp_path / "b"
+    process = cli("run", "mnist1d_sweep", "--preset", "smoke", "--out", str(killed_dir))
+    deadline = time.time() + 300
+    while not list((killed_dir / "checkpoints").glob("*.pt")) and process.poll() is None and time.time() < deadline:
+        time.sleep(0.002)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    finished_before = {path.name: path.stat().st_mtime_ns for path in (killed_dir / "records").glob("*.json")}
+    assert len(finished_before) < 2, "the sweep finished before it could be killed; nothing was tested"
+
+    restarted = cli("run", "mnist1d_sweep", "--preset", "smoke", "--out", str(killed_dir))
+    assert restarted.wait(timeout=300) == 0, restarted.stderr.read()
+    after = {path.name: path.stat().st_mtime_ns for path in (killed_dir / "records").glob("*.json")}
+    assert len(after) == 2 and all(after[name] == stamp for name, stamp in finished_before.items())
+    assert not list((killed_dir / "checkpoints").glob("*.pt")), "checkpoints of finished runs are removed"
+    expected = json.loads((tmp_path / "a" / "mnist1d_sweep.json").read_text())
+    actual = json.loads((killed_dir / "mnist1d_sweep.json").read_text())
+    assert comparable(actual["runs"]) == comparable(expected["runs"])
+    assert {"command", "preset", "device", "torch", "date", "commit"} <= set(actual)
+
+
+def test_cli_lists_experiments_and_rejects_unknown_names(tmp_path):
+    listing = cli("list")
+    out, _ = listing.communicate(timeout=120)
+    assert "mnist1d_sweep" in out and "--preset smoke" in out
+    for args in (("run", "nope", "--out", str(tmp_path)), ("run", "mnist1d_sweep", "--preset", "huge",
+                                                           "--out", str(tmp_path))):
+        process = cli(*args)
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 2 and "invalid choice" in err
+
+
+def test_label_noise_is_the_same_draw_at_every_width():
+    from ddd_utils.experiments import mnist1d_sweep
+
+    config = mnist1d_sweep.PRESETS["smoke"]
+    draws = {}
+    for run in mnist1d_sweep.run_configs(config):
+        data = mnist1d_sweep.training_data(run["n_train"], run["noise"], run["seed"])
+        draws.setdefault((run["noise"], run["seed"]), []).append(data)
+    for same_noise in draws.values():
+        assert len(same_noise) == len(config.widths)
+        for data in same_noise[1:]:
+            assert torch.equal(data.y_train, same_noise[0].y_train)
+            assert torch.equal(data.corrupted, same_noise[0].corrupted)
+    first = next(iter(draws.values()))[0]
+    assert 0 < first.corrupted.float().mean() < 0.4
+
+
+@pytest.mark.parametrize("field, value", [("widths", (0, 4)), ("noises", (1.5,)), ("noises", (-0.1,)),
+                                          ("model", "transformer"), ("n_train", 5000), ("epochs", 0)])
+def test_bad_sweep_configs_are_clear_errors(field, value):
+    from ddd_utils.experiments import mnist1d_sweep
+
+    expected = {"widths": "width", "noises": "noise"}.get(field, field)
+    with pytest.raises((ValueError, TypeError), match=expected):
+        mnist1d_sweep.MNIST1DSweepConfig(**{field: value})
+
+
+def test_result_store_paths_are_keyed_by_config(tmp_path):
+    store = ResultStore(tmp_path)
+    assert store.checkpoint_path({"a": 1}) != store.checkpoint_path({"a": 2})
+    assert run_key({"a": 1, "b": 2}) == run_key({"b": 2, "a": 1})
