@@ -80,6 +80,7 @@ class SweepFit:
 # X_p X_p^T. Elsewhere (close to p = n) the sweep falls back to the SVD that `min_norm` itself uses.
 _ERROR_BUDGET = 1e-9
 _BLOCK = 32  # block size of LAPACK's triangular-pentagonal QR update (tpqrt)
+_GRAM_MAX_N = 256  # up to this n, refactoring the n x n Gram matrix for each p is cheaper than QR updates
 _EPS = np.finfo(np.float64).eps
 
 
@@ -127,50 +128,81 @@ def _min_norm_from_qr_of_transpose(Xp: np.ndarray, y: np.ndarray, Q: np.ndarray,
     return Q @ scipy.linalg.solve_triangular(R, y, trans="T")
 
 
-def _fit_up_to_n(X, y, ps, lam: float, rcond: float | None):
-    """Weights for every p <= n: one QR of the first max(ps) columns, then a triangular solve per p."""
+def _outcome(Xp: np.ndarray, X_test_p: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """(test predictions, training predictions, weight norm) of the weights w on the first p columns."""
+    return X_test_p @ w, Xp @ w, float(np.linalg.norm(w))
+
+
+def _fit_up_to_n(X, y, X_test, ps, lam: float, rcond: float | None):
+    """Outcomes for every p <= n: one QR of the first max(ps) columns, then a triangular solve per p."""
     if lam > 0.0:
-        yield from (ridge(X[:, :p], y, lam) for p in ps)
+        yield from (_outcome(X[:, :p], X_test[:, :p], ridge(X[:, :p], y, lam)) for p in ps)
         return
     qty, R = scipy.linalg.qr_multiply(X[:, :ps[-1]], y, mode="right")  # Q^T y without forming Q
     for p in ps:
         kappa = _condition(R[:p, :p])
         fast_is_accurate = _typical_condition(kappa, p) * _EPS <= _ERROR_BUDGET
         if fast_is_accurate and _keeps_every_singular_value(kappa, (X.shape[0], p), rcond):
-            yield scipy.linalg.solve_triangular(R[:p, :p], qty[:p])
+            w = scipy.linalg.solve_triangular(R[:p, :p], qty[:p])
         else:  # ill-conditioned or (numerically) rank-deficient: the SVD, with its rank cutoff
-            yield min_norm(X[:, :p], y, rcond)
+            w = min_norm(X[:, :p], y, rcond)
+        yield _outcome(X[:, :p], X_test[:, :p], w)
 
 
-def _fit_beyond_n(X, y, ps, lam: float, rcond: float | None):
-    """Weights for every p > n from one triangular factor R that grows by QR updates as columns are added.
+def _fit_beyond_n(X, y, X_test, ps, lam: float, rcond: float | None, accumulate_cross: bool):
+    """Outcomes for every p > n from one triangular factor R that grows by QR updates as columns are added.
 
     R^T R = X_p X_p^T + lam I, and w = X_p^T alpha with (X_p X_p^T + lam I) alpha = y: two triangular solves per p
-    instead of a new factorisation. Each block of new columns updates R with LAPACK's tpqrt in O(n^2) per column.
+    instead of a new factorisation; each block of new columns updates R with LAPACK's tpqrt in O(n^2) per column.
+    With `accumulate_cross`, test predictions come from X_test,p X_p^T, grown block by block like R, which reads
+    X_test once instead of once per p (cheaper when n is small and p large).
     """
     n = X.shape[0]
-    if lam > 0.0:
-        Q, R = None, np.linalg.qr(np.vstack([X[:, :ps[0]].T, np.sqrt(lam) * np.eye(n)]), mode="r")
+    # Small n: accumulate the Gram matrix and refactor it (n^3 / 3 per p is negligible). Large n: update R by QR.
+    # Both give R^T R = X_p X_p^T + lam I, and the error budget below already allows for the normal equations.
+    use_gram = n <= _GRAM_MAX_N
+    Q = R = gram = None
+    if use_gram:
+        gram = X[:, :ps[0]] @ X[:, :ps[0]].T + lam * np.eye(n)
+    elif lam > 0.0:
+        R = np.linalg.qr(np.vstack([X[:, :ps[0]].T, np.sqrt(lam) * np.eye(n)]), mode="r")
     else:  # keep Q too: the first p is often just past the threshold, where the fit needs it (see below)
         Q, R = np.linalg.qr(X[:, :ps[0]].T)
-    R = np.asfortranarray(R)
+    R = None if R is None else np.asfortranarray(R)
+    cross = X_test[:, :ps[0]] @ X[:, :ps[0]].T if accumulate_cross else None
     done = ps[0]
     for p in ps:
         if p > done:
-            block = np.array(X[:, done:p].T, order="F")  # a copy: tpqrt overwrites it, and X must stay intact
-            R = scipy.linalg.lapack.dtpqrt(0, min(_BLOCK, p - done, n), R, block, overwrite_a=1, overwrite_b=1)[0]
+            if use_gram:
+                gram += X[:, done:p] @ X[:, done:p].T
+            else:
+                block = np.array(X[:, done:p].T, order="F")  # a copy: tpqrt overwrites it; X must stay intact
+                R = scipy.linalg.lapack.dtpqrt(0, min(_BLOCK, p - done, n), R, block, overwrite_a=1,
+                                               overwrite_b=1)[0]
+            if accumulate_cross:
+                cross += X_test[:, done:p] @ X[:, done:p].T
             done = p
+        if use_gram:
+            try:
+                R = scipy.linalg.cholesky(gram, lower=False, check_finite=False)
+            except np.linalg.LinAlgError:  # not numerically positive definite: certainly not trusted
+                R = np.zeros((n, n))
         kappa = _condition(R)
         fast_is_accurate = _typical_condition(kappa, n) ** 2 * _EPS <= _ERROR_BUDGET
         if fast_is_accurate and (lam > 0.0 or _keeps_every_singular_value(kappa, (n, p), rcond)):
             z = scipy.linalg.solve_triangular(R, y, trans="T", check_finite=False)
-            yield X[:, :p].T @ scipy.linalg.solve_triangular(R, z, check_finite=False)
+            alpha = scipy.linalg.solve_triangular(R, z, check_finite=False)
+            if accumulate_cross:  # R alpha = z, so X_p w = R^T z - lam alpha and |w|^2 = |z|^2 - lam |alpha|^2
+                yield cross @ alpha, R.T @ z - lam * alpha, float(np.sqrt(max(z @ z - lam * alpha @ alpha, 0.0)))
+                continue
+            w = X[:, :p].T @ alpha
         elif lam > 0.0:
-            yield ridge(X[:, :p], y, lam)
-        elif p == ps[0]:
-            yield _min_norm_from_qr_of_transpose(X[:, :p], y, Q, R, rcond)
+            w = ridge(X[:, :p], y, lam)
+        elif p == ps[0] and Q is not None:
+            w = _min_norm_from_qr_of_transpose(X[:, :p], y, Q, R, rcond)
         else:
-            yield _min_norm_from_qr_of_transpose(X[:, :p], y, *np.linalg.qr(X[:, :p].T), rcond)
+            w = _min_norm_from_qr_of_transpose(X[:, :p], y, *np.linalg.qr(X[:, :p].T), rcond)
+        yield _outcome(X[:, :p], X_test[:, :p], w)
 
 
 def ridge_sweep(X, y, X_test, y_test, num_features, lam: float = 0.0, rcond: float | None = None) -> SweepFit:
@@ -182,20 +214,22 @@ def ridge_sweep(X, y, X_test, y_test, num_features, lam: float = 0.0, rcond: flo
     `min_norm(X[:, :p], y, rcond)` (or `ridge`) to about 1e-9 relative at every p.
     """
     X, y, X_test, y_test, ps = _check_sweep_inputs(X, y, X_test, y_test, num_features)
+    X, X_test = np.asfortranarray(X), np.asfortranarray(X_test)  # column-major: every X[:, :p] is contiguous
     lam = check_nonnegative("lam", lam)
     n = X.shape[0]
     rcond = None if rcond is None else check_nonnegative("rcond", rcond)  # None: min_norm's default at each p
     under = ps <= n
-    weights = []
-    if under.any():
-        weights += list(_fit_up_to_n(X, y, ps[under], lam, rcond))
+    # Accumulating X_test,p X_p^T costs ~n flops per test point and column; predicting from w for each p instead
+    # reads ~sum(p) columns from memory, roughly 16 times slower per column than a flop: pick the cheaper.
+    accumulate_cross = n * ps[-1] < 16 * ps[~under].sum()
+    outcomes = list(_fit_up_to_n(X, y, X_test, ps[under], lam, rcond)) if under.any() else []
     if not under.all():
-        weights += list(_fit_beyond_n(X, y, ps[~under], lam, rcond))
+        outcomes += list(_fit_beyond_n(X, y, X_test, ps[~under], lam, rcond, accumulate_cross))
     test_mse, train_mse, weight_norm = (np.empty(ps.size) for _ in range(3))
-    for j, (p, w) in enumerate(zip(ps, weights, strict=True)):
-        test_mse[j] = np.mean((X_test[:, :p] @ w - y_test) ** 2)
-        train_mse[j] = np.mean((X[:, :p] @ w - y) ** 2)
-        weight_norm[j] = np.linalg.norm(w)
+    for j, (test_pred, train_pred, norm) in enumerate(outcomes):
+        test_mse[j] = np.mean((test_pred - y_test) ** 2)
+        train_mse[j] = np.mean((train_pred - y) ** 2)
+        weight_norm[j] = norm
     return SweepFit(ps, test_mse, train_mse, weight_norm)
 
 

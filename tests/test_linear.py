@@ -382,3 +382,18 @@ def test_ridge_sweep_rejects_bad_lam_naming_lam(lam):
     X_test, y_test = _problem(3, 6, seed=1)
     with pytest.raises(ValueError, match="lam"):
         ridge_sweep(X, y, X_test, y_test, [1, 2], lam=lam)
+
+
+@pytest.mark.parametrize("lam", [0.0, 1e-2])
+def test_sweep_with_qr_updates_for_large_n_equals_per_p_solves(lam):
+    # Above ddd_utils.linear._GRAM_MAX_N the sweep grows its factor by QR updates instead of Gram matrices.
+    n = 300
+    rng = np.random.default_rng(7)
+    X, X_test = rng.standard_normal((n, 700)), rng.standard_normal((40, 700))
+    y, y_test = rng.standard_normal(n), rng.standard_normal(40)
+    ps = np.array([100, n - 1, n, n + 1, n + 2, 350, 420, 700])
+    solve = (lambda A, b: min_norm(A, b)) if lam == 0.0 else (lambda A, b: ridge(A, b, lam))
+    fit = ridge_sweep(X, y, X_test, y_test, ps, lam=lam)
+    test, _, norm = _per_p(X, y, X_test, y_test, ps, solve)
+    np.testing.assert_allclose(fit.test_mse, test, rtol=1e-8)
+    np.testing.assert_allclose(fit.weight_norm, norm, rtol=1e-8)
