@@ -214,9 +214,10 @@ def ridge_sweep(X, y, X_test, y_test, num_features, lam: float = 0.0, rcond: flo
     `min_norm(X[:, :p], y, rcond)` (or `ridge`) to about 1e-9 relative at every p.
     """
     X, y, X_test, y_test, ps = _check_sweep_inputs(X, y, X_test, y_test, num_features)
-    X, X_test = np.asfortranarray(X), np.asfortranarray(X_test)  # column-major: every X[:, :p] is contiguous
     lam = check_nonnegative("lam", lam)
     n = X.shape[0]
+    if n <= _GRAM_MAX_N:  # small and read column block by column block: column-major makes each block contiguous
+        X = np.asfortranarray(X)
     rcond = None if rcond is None else check_nonnegative("rcond", rcond)  # None: min_norm's default at each p
     under = ps <= n
     # Accumulating X_test,p X_p^T costs ~n flops per test point and column; predicting from w for each p instead
