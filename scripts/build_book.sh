@@ -10,5 +10,7 @@ if [ -f "$out/_build/.preset" ] && [ "$(cat "$out/_build/.preset")" != "$preset"
   rm -rf "$out/_build"
 fi
 echo "building the book with preset '$preset' into $out/_build/html"
-jupyter-book build . --path-output "$out" -W --keep-going "$@"
+# --all: re-render every page, so that each page's navigation lists chapters added since the last build (executed
+# notebooks still come from the cache).
+jupyter-book build . --path-output "$out" --all -W --keep-going "$@"
 echo "$preset" > "$out/_build/.preset"
