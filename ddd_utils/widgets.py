@@ -156,3 +156,44 @@ def linear_explorer(n: int = 50, p: int = 50, noise: float = 0.25):
         "lam": widgets.SelectionSlider(options=list(RIDGE_CHOICES), value=0.0, description="ridge"),
     }
     return _explorer(controls, linear_state, draw_linear_state)
+
+
+def sweep_state(records: list[dict], noise: float, width: int) -> dict:
+    """What the sweep explorer draws: the final errors against width at this noise, and one width's history."""
+    from ddd_utils.experiments import mnist1d_sweep  # imports torch: only the network chapters need it
+
+    curves = mnist1d_sweep.final_curves(records, noise)
+    chosen = next(r for r in records if r["config"]["noise"] == noise and r["config"]["width"] == width
+                  and r["config"]["seed"] == min(q["config"]["seed"] for q in records))
+    return {"noise": noise, "width": width, "curves": curves, "history": chosen["history"]}
+
+
+def draw_sweep_state(state: dict) -> Figure:
+    """Left: train and test error against width, the chosen width marked. Right: its errors against epochs."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    curves, history = state["curves"], state["history"]
+    left.plot(curves["widths"], curves["test_error"].mean(axis=0), marker="o", label="test error (mean over seeds)")
+    left.plot(curves["widths"], curves["train_error"].mean(axis=0), marker="s", label="train error (noisy labels)")
+    left.axvline(state["width"], color="C3", linewidth=1.5, label=f"width {state['width']}")
+    plots.double_descent_axes(left, "hidden units (width)", "error", logy=False)
+    left.set_title(f"label noise {state['noise']:g}: final epoch", fontsize=9)
+    left.legend(fontsize=8)
+    right.plot(history["epoch"], history["test_error"], marker=".", label="test error")
+    right.plot(history["epoch"], history["train_error"], marker=".", label="train error")
+    right.plot(history["epoch"], history["corrupted_error"], marker=".", label="train error, corrupted labels")
+    plots.double_descent_axes(right, "epoch", "error", logy=False)
+    right.set_title(f"width {state['width']}, first seed: during training", fontsize=9)
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def sweep_explorer(records: list[dict]):
+    """Sliders over a finished sweep (noise, width): moving them only indexes the records, it never trains."""
+    import ipywidgets as widgets
+
+    noises = sorted({r["config"]["noise"] for r in records})
+    widths = sorted({r["config"]["width"] for r in records})
+    controls = {"noise": widgets.Dropdown(options=noises, value=noises[-1], description="label noise"),
+                "width": widgets.SelectionSlider(options=widths, value=widths[len(widths) // 2], description="width")}
+    return _explorer(controls, lambda noise, width: sweep_state(records, noise, width), draw_sweep_state, rows=(2,))

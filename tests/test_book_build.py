@@ -17,6 +17,7 @@ def built_html(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("book")
     env = {key: value for key, value in os.environ.items() if key != "MPLBACKEND"}  # kernels draw inline
     env["DDD_PRESET"] = "smoke"
+    env["DDD_RUNS_DIR"] = str(out / "runs")
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     result = subprocess.run([str(jupyter_book), "build", str(ROOT), "--path-output", str(out), "-W", "--keep-going"],
                             env=env, capture_output=True, text=True, timeout=1200)

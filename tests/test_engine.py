@@ -231,3 +231,46 @@ def test_result_store_paths_are_keyed_by_config(tmp_path):
     store = ResultStore(tmp_path)
     assert store.checkpoint_path({"a": 1}) != store.checkpoint_path({"a": 2})
     assert run_key({"a": 1, "b": 2}) == run_key({"b": 2, "a": 1})
+
+
+def fake_record(noise: float, seed: int, width: int, train: float, test: float) -> dict:
+    history = {"train_error": [0.9, train], "corrupted_error": [1.0, train], "test_error": [0.9, test],
+               "num_parameters": 51 * width + 10}
+    return {"config": {"noise": noise, "seed": seed, "width": width}, "history": history}
+
+
+def test_final_curves_take_the_last_epoch_per_seed_and_width():
+    from ddd_utils.experiments import mnist1d_sweep
+
+    records = [fake_record(0.2, seed, width, train=0.5 / width, test=0.3 + 0.01 * seed)
+               for seed in (1, 0) for width in (8, 2, 4)]
+    records.append(fake_record(0.0, 0, 2, 0.1, 0.1))
+    curves = mnist1d_sweep.final_curves(records, 0.2)
+    assert curves["widths"].tolist() == [2, 4, 8]
+    assert curves["num_parameters"].tolist() == [112, 214, 418]
+    assert curves["test_error"].shape == (2, 3) and curves["test_error"][1].tolist() == [0.31, 0.31, 0.31]
+    assert curves["train_error"][0].tolist() == [0.25, 0.125, 0.0625]
+    with pytest.raises(ValueError, match="noise"):
+        mnist1d_sweep.final_curves(records, 0.5)
+
+
+def test_interpolation_width_is_the_first_width_whose_mean_train_error_is_small_enough():
+    from ddd_utils.experiments import mnist1d_sweep
+
+    widths = [2, 4, 8, 16]
+    errors = [[0.5, 0.1, 0.0, 0.0], [0.5, 0.0, 0.02, 0.0]]
+    assert mnist1d_sweep.interpolation_width(widths, errors) == 16
+    assert mnist1d_sweep.interpolation_width(widths, errors, eps=0.05) == 4
+    assert mnist1d_sweep.interpolation_width(widths, [0.5, 0.4, 0.3, 0.2]) is None
+
+
+def test_weight_reuse_sweep_grows_each_width_from_the_last():
+    from ddd_utils.experiments import mnist1d_sweep
+
+    config = mnist1d_sweep.PRESETS["smoke"]
+    records = mnist1d_sweep.weight_reuse_sweep(config, noise=0.2, seed=0)
+    assert [r["config"]["width"] for r in records] == sorted(config.widths)
+    assert all(r["config"]["weight_reuse"] for r in records)
+    assert records[0]["history"]["epoch"][-1] == config.epochs
+    with pytest.raises(ValueError, match="mlp"):
+        mnist1d_sweep.weight_reuse_sweep(mnist1d_sweep.MNIST1DSweepConfig(model="cnn5"), noise=0.2)

@@ -217,3 +217,19 @@ def test_one_sgd_step_uses_every_parameter_and_reduces_the_loss_on_a_fixed_batch
     optimizer.step()
     with torch.no_grad():
         assert F.cross_entropy(model(x), y) < loss.detach() - 1e-4
+
+
+def test_grow_from_copies_the_trained_block_and_draws_the_rest():
+    from ddd_utils.models import grow_from
+
+    torch.manual_seed(0)
+    small, big = MLP(40, 3, 10), MLP(40, 7, 10)
+    grown = grow_from(big, small)
+    assert grown is big
+    first, head = big.net[1], big.net[3]
+    assert torch.equal(first.weight[:3], small.net[1].weight) and torch.equal(first.bias[:3], small.net[1].bias)
+    assert torch.equal(head.weight[:, :3], small.net[3].weight) and torch.equal(head.bias, small.net[3].bias)
+    new = torch.cat([first.weight[3:].flatten(), head.weight[:, 3:].flatten()])
+    assert 0.05 < new.std().item() < 0.2  # N(0, 0.01): standard deviation 0.1
+    with pytest.raises(ValueError, match="at least as wide"):
+        grow_from(MLP(40, 2, 10), MLP(40, 3, 10))

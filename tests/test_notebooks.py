@@ -48,6 +48,7 @@ def test_colab_install_cell_installs_from_the_configured_repository(path, book_c
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_chapter_runs_on_smoke_and_draws_figures(path, tmp_path, monkeypatch):
     monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel must use its inline backend to emit figures
+    monkeypatch.setenv("DDD_RUNS_DIR", str(tmp_path / "runs"))  # training runs go to a fresh folder, not book/
     out = tmp_path / path.name
     papermill.execute_notebook(str(path), str(out), parameters={"PRESET": "smoke"}, cwd=str(path.parent),
                                kernel_name="python3", progress_bar=False)

@@ -16,7 +16,7 @@ import torch
 from ddd_utils._checks import check_positive_int, check_probability
 from ddd_utils.data.mnist1d import make_mnist1d
 from ddd_utils.data.noise import corrupt_labels
-from ddd_utils.models import MODELS, build_model
+from ddd_utils.models import MODELS, build_model, count_parameters, grow_from
 from ddd_utils.train import Recipe, TrainData, log_spaced_epochs, train
 
 NUM_CLASSES = 10
@@ -56,9 +56,12 @@ class MNIST1DSweepConfig:
 PRESETS = {
     "smoke": MNIST1DSweepConfig(widths=(2, 16), noises=(0.2,), n_train=400, epochs=3, eval_count=3,
                                 checkpoint_every=1),
-    "cpu": MNIST1DSweepConfig(),
-    "full": MNIST1DSweepConfig(widths=tuple(range(1, 33)) + tuple(range(36, 257, 8)), noises=(0.0, 0.1, 0.2),
-                               seeds=(0, 1, 2), epochs=2000, eval_count=40, checkpoint_every=100),
+    # n_train = 1000 puts the interpolation threshold (about 64-96 hidden units) inside the width grid.
+    "cpu": MNIST1DSweepConfig(widths=(2, 4, 8, 16, 32, 48, 64, 96, 128, 192, 256, 512, 1024), seeds=(0, 1),
+                              n_train=1000, epochs=500, eval_count=20, checkpoint_every=100),
+    "full": MNIST1DSweepConfig(widths=(*range(2, 64, 2), *range(64, 257, 16), 384, 512, 768, 1024, 2048),
+                               noises=(0.0, 0.1, 0.2), seeds=(0, 1, 2, 3, 4), epochs=2000, eval_count=40,
+                               checkpoint_every=100),
 }
 
 
@@ -85,10 +88,58 @@ def run(run_config: dict, checkpoint: Path | None = None) -> dict:
     torch.manual_seed(run_config["seed"])  # the initial weights
     data = training_data(run_config["n_train"], run_config["noise"], run_config["seed"])
     model = build_model(run_config["model"], run_config["width"], tuple(data.x_train.shape[1:]), NUM_CLASSES)
-    recipe = Recipe(optimizer="adam", lr=run_config["lr"], batch_size=run_config["batch_size"],
-                    epochs=run_config["epochs"])
-    history = train(model, data, recipe, seed=run_config["seed"],
+    history = train(model, data, _recipe(run_config), seed=run_config["seed"],
                     eval_epochs=log_spaced_epochs(run_config["epochs"], run_config["eval_count"]),
                     checkpoint=checkpoint, checkpoint_every=run_config["checkpoint_every"])
-    history["num_parameters"] = sum(p.numel() for p in model.parameters())
+    history["num_parameters"] = count_parameters(model)
     return history
+
+
+def _recipe(run_config: dict) -> Recipe:
+    return Recipe(optimizer="adam", lr=run_config["lr"], batch_size=run_config["batch_size"],
+                  epochs=run_config["epochs"])
+
+
+def weight_reuse_sweep(config: MNIST1DSweepConfig, noise: float, seed: int = 0) -> list[dict]:
+    """Belkin et al.'s protocol for the MLP: train the widths in increasing order, each starting from the previous
+    width's trained weights (new weights ~ N(0, 0.01)), instead of from scratch. Returns one record per width."""
+    if config.model != "mlp":
+        raise ValueError(f"weight reuse is defined here for model 'mlp' only; got {config.model!r}")
+    data = training_data(config.n_train, noise, seed)
+    records, previous = [], None
+    for width in sorted(config.widths):
+        run_config = {**run_configs(config)[0], "width": width, "noise": noise, "seed": seed, "weight_reuse": True}
+        torch.manual_seed(seed)
+        model = build_model("mlp", width, tuple(data.x_train.shape[1:]), NUM_CLASSES)
+        if previous is not None:
+            grow_from(model, previous)
+        history = train(model, data, _recipe(run_config), seed=seed,
+                        eval_epochs=log_spaced_epochs(config.epochs, config.eval_count))
+        history["num_parameters"] = count_parameters(model)
+        records.append({"config": run_config, "history": history})
+        previous = model
+    return records
+
+
+def final_curves(records: list[dict], noise: float) -> dict[str, np.ndarray]:
+    """The last evaluated epoch of every width at one noise level: widths (sorted), parameter counts, and train,
+    corrupted-subset and test errors with one row per seed (shape (seeds, widths))."""
+    chosen = [r for r in records if r["config"]["noise"] == noise]
+    if not chosen:
+        raise ValueError(f"no records with noise {noise!r}")
+    widths = sorted({r["config"]["width"] for r in chosen})
+    seeds = sorted({r["config"]["seed"] for r in chosen})
+    by_key = {(r["config"]["seed"], r["config"]["width"]): r["history"] for r in chosen}
+    curves = {"widths": np.array(widths), "num_parameters": np.array([by_key[seeds[0], w]["num_parameters"]
+                                                                       for w in widths])}
+    for name in ("train_error", "corrupted_error", "test_error"):
+        curves[name] = np.array([[by_key[seed, w][name][-1] for w in widths] for seed in seeds])
+    return curves
+
+
+def interpolation_width(widths, train_error, eps: float = 0.0) -> int | None:
+    """The smallest width whose mean training error (on the noisy labels) is at most `eps`: with eps = 0 the
+    interpolation threshold, with eps = 0.1 where the effective model complexity (Nakkiran et al.) reaches n.
+    `train_error` has shape (widths,) or (seeds, widths)."""
+    fitted = np.flatnonzero(np.asarray(train_error).reshape(-1, len(widths)).mean(axis=0) <= eps)
+    return int(np.asarray(widths)[fitted[0]]) if fitted.size else None

@@ -8,7 +8,7 @@ from torch import nn
 
 from ddd_utils._checks import check_positive_int
 from ddd_utils.models.cnn import CNN5
-from ddd_utils.models.mlp import MLP
+from ddd_utils.models.mlp import MLP, grow_from
 from ddd_utils.models.resnet import PreActBlock, PreActResNet18
 
 
@@ -51,4 +51,4 @@ def build_model(name: str, width: int, input_shape: tuple[int, ...], num_classes
     return MODELS[name](width, input_shape, num_classes)
 
 
-__all__ = ["CNN5", "MLP", "MODELS", "PreActBlock", "PreActResNet18", "build_model", "count_parameters"]
+__all__ = ["CNN5", "MLP", "MODELS", "PreActBlock", "PreActResNet18", "build_model", "count_parameters", "grow_from"]

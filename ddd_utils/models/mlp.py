@@ -25,3 +25,24 @@ class MLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+
+@torch.no_grad()
+def grow_from(big: MLP, small: MLP, std: float = 0.1) -> MLP:
+    """Initialise `big` from a trained narrower `small` (Belkin et al. 2019's weight reuse): every layer's old block
+    is copied into the first units and all new weights and biases are drawn from N(0, std^2) (std 0.1: their
+    variance 0.01). Returns `big`."""
+    big_layers = [layer for layer in big.net if isinstance(layer, nn.Linear)]
+    small_layers = [layer for layer in small.net if isinstance(layer, nn.Linear)]
+    if len(big_layers) != len(small_layers):
+        raise ValueError("big and small must have the same depth")
+    for new, old in zip(big_layers, small_layers, strict=True):
+        rows, cols = old.weight.shape
+        if new.weight.shape[0] < rows or new.weight.shape[1] < cols:
+            raise ValueError(f"big must be at least as wide as small; got {tuple(new.weight.shape)} < "
+                             f"{(rows, cols)}")
+        new.weight.normal_(0.0, std)
+        new.bias.normal_(0.0, std)
+        new.weight[:rows, :cols] = old.weight
+        new.bias[:rows] = old.bias
+    return big
