@@ -13,7 +13,7 @@ import numpy as np
 
 @dataclass(frozen=True)
 class CurveSummary:
-    peak_at: float          # x where the median error over trials is largest
+    peak_at: float          # x of the largest median error between the best points below and above the threshold
     peak_error: float
     best_below_at: float    # x with the smallest median error below the threshold
     best_below_error: float
@@ -29,15 +29,19 @@ class CurveSummary:
 
 
 def describe_curve(x, errors, threshold: float) -> CurveSummary:
-    """Summarise `errors` (shape (trials, len(x))) by its median over trials, split at `threshold` on the x axis."""
+    """Summarise `errors` (shape (trials, len(x))) by its median over trials, split at `threshold` on the x axis.
+
+    The peak is searched between the best point below the threshold and the best point above it, so an underfitting
+    left end (small models, high error) is not mistaken for the double-descent peak.
+    """
     x = np.asarray(x, dtype=float)
     median = np.median(np.asarray(errors, dtype=float).reshape(-1, x.size), axis=0)
     below, above = x < threshold, x > threshold
     if not below.any() or not above.any():
         raise ValueError(f"threshold must lie strictly inside the range of x [{x.min():g}, {x.max():g}]; "
                          f"got {threshold!r}")
-    peak = int(np.argmax(median))
     i_below = np.flatnonzero(below)[np.argmin(median[below])]
     i_above = np.flatnonzero(above)[np.argmin(median[above])]
+    peak = i_below + int(np.argmax(median[i_below:i_above + 1]))
     return CurveSummary(x[peak], median[peak], x[i_below], median[i_below], x[i_above], median[i_above],
                         x[-1], median[-1])

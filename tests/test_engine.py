@@ -274,3 +274,4 @@ def test_weight_reuse_sweep_grows_each_width_from_the_last():
     assert records[0]["history"]["epoch"][-1] == config.epochs
     with pytest.raises(ValueError, match="mlp"):
         mnist1d_sweep.weight_reuse_sweep(mnist1d_sweep.MNIST1DSweepConfig(model="cnn5"), noise=0.2)
+
