@@ -9,6 +9,11 @@ out="${DDD_BUILD_DIR:-.}"
 if [ -f "$out/_build/.preset" ] && [ "$(cat "$out/_build/.preset")" != "$preset" ]; then
   rm -rf "$out/_build"
 fi
+# Long training sweeps run here, through the command line (resumable; a finished sweep is only read back), so the
+# chapters that show them read finished runs instead of training inside the book build.
+runs="${DDD_RUNS_DIR:-$PWD/book/runs}"
+python -m ddd_utils run mnist1d_sweep --preset "$preset" --out "$runs/mnist1d_sweep-$preset"
+export DDD_RUNS_DIR="$runs"
 echo "building the book with preset '$preset' into $out/_build/html"
 # --all: re-render every page, so that each page's navigation lists chapters added since the last build (executed
 # notebooks still come from the cache).
