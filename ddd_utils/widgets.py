@@ -163,8 +163,9 @@ def sweep_state(records: list[dict], noise: float, width: int) -> dict:
     from ddd_utils.experiments import mnist1d_sweep  # imports torch: only the network chapters need it
 
     curves = mnist1d_sweep.final_curves(records, noise)
+    first_seed = min(r["config"]["seed"] for r in records)
     chosen = next(r for r in records if r["config"]["noise"] == noise and r["config"]["width"] == width
-                  and r["config"]["seed"] == min(q["config"]["seed"] for q in records))
+                  and r["config"]["seed"] == first_seed)
     return {"noise": noise, "width": width, "curves": curves, "history": chosen["history"]}
 
 

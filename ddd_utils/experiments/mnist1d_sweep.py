@@ -106,9 +106,9 @@ def weight_reuse_sweep(config: MNIST1DSweepConfig, noise: float, seed: int = 0) 
     if config.model != "mlp":
         raise ValueError(f"weight reuse is defined here for model 'mlp' only; got {config.model!r}")
     data = training_data(config.n_train, noise, seed)
-    records, previous = [], None
+    records, previous, shared = [], None, run_configs(config)[0]
     for width in sorted(config.widths):
-        run_config = {**run_configs(config)[0], "width": width, "noise": noise, "seed": seed, "weight_reuse": True}
+        run_config = {**shared, "width": width, "noise": noise, "seed": seed, "weight_reuse": True}
         torch.manual_seed(seed)
         model = build_model("mlp", width, tuple(data.x_train.shape[1:]), NUM_CLASSES)
         if previous is not None:
