@@ -1,24 +1,27 @@
-"""Benchmark: an MNIST-1D MLP width sweep with ddd_utils.train against the plain recipe, in the same run.
+"""Benchmark: the MNIST-1D MLP width sweep with ddd_utils (all runs trained together, `train_many`) against the
+plain recipe (a torch DataLoader, one model at a time), in the same run.
 
-The plain recipe is what most notebooks do: a torch DataLoader over a TensorDataset (shuffle, batch 128) and one
-model at a time, with identical models, initial weights, optimizer, epochs and evaluation epochs. Prints each wall
-time, the ratio, and the two final test-error curves side by side (they differ only through the batch order).
+Both train the same grid of (width, noise, seed) runs from the same initial weights, with the same optimizer,
+batch size and epochs; only the batch order differs (the DataLoader draws its own). Prints each wall time, the
+ratio, and the two final test-error curves side by side with the spread between seeds, so "equal within seed
+noise" can be checked by eye.
 
-    python benchmarks/mnist1d_sweep.py [--widths 4 16 64 256] [--epochs 50] [--noise 0.2]
+    python benchmarks/mnist1d_sweep.py [--preset cpu] [--epochs 40] [--repeats 3]
 """
 
 from __future__ import annotations
 
 import argparse
-import time
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from timing import median_time
 from torch.utils.data import DataLoader, TensorDataset
 
 from ddd_utils.experiments import mnist1d_sweep
 from ddd_utils.models import build_model
-from ddd_utils.train import Recipe, evaluate, train
+from ddd_utils.train import Recipe, evaluate
 
 
 def plain_recipe(model: torch.nn.Module, data, recipe: Recipe, seed: int) -> float:
@@ -37,34 +40,45 @@ def plain_recipe(model: torch.nn.Module, data, recipe: Recipe, seed: int) -> flo
     return wrong.float().mean().item()
 
 
+def plain_sweep(configs: list[dict], recipe: Recipe) -> list[float]:
+    """Every run of the sweep, one after the other, with the plain recipe; returns their final test errors."""
+    errors = []
+    for run in configs:
+        torch.manual_seed(run["seed"])
+        model = build_model("mlp", run["width"], (mnist1d_sweep.SIGNAL_LENGTH,), mnist1d_sweep.NUM_CLASSES)
+        data = mnist1d_sweep.training_data(run["n_train"], run["noise"], run["seed"])
+        errors.append(plain_recipe(model, data, recipe, run["seed"]))
+    return errors
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--widths", type=int, nargs="+", default=[4, 16, 64, 256])
-    parser.add_argument("--epochs", type=int, default=50)
-    parser.add_argument("--noise", type=float, default=0.2)
+    parser.add_argument("--preset", default="cpu", choices=sorted(mnist1d_sweep.PRESETS), help="the sweep's grid")
+    parser.add_argument("--epochs", type=int, default=40, help="epochs per run (the preset's own is much longer)")
+    parser.add_argument("--repeats", type=int, default=3, help="timings of each method; the median is reported")
     args = parser.parse_args()
-    data = mnist1d_sweep.training_data(4000, args.noise, seed=0)
-    recipe = Recipe(optimizer="adam", lr=1e-3, batch_size=128, epochs=args.epochs)
-    timings, errors = {"ddd_utils.train": 0.0, "plain DataLoader loop": 0.0}, {}
-    for width in args.widths:
-        for name in timings:
-            torch.manual_seed(0)
-            model = build_model("mlp", width, (40,), 10)
-            start = time.perf_counter()
-            if name == "ddd_utils.train":
-                error = train(model, data, recipe, seed=0, eval_epochs=[args.epochs])["test_error"][-1]
-            else:
-                error = plain_recipe(model, data, recipe, seed=0)
-            timings[name] += time.perf_counter() - start
-            errors[name, width] = error
-    print(f"MNIST-1D MLP sweep: widths {args.widths}, {args.epochs} epochs, noise {args.noise}, "
-          f"{torch.get_num_threads()} threads")
-    for name, seconds in timings.items():
-        print(f"  {name:<22} {seconds:7.1f} s")
-    print(f"  ratio: {timings['plain DataLoader loop'] / timings['ddd_utils.train']:.2f}x")
-    print("  final test error by width:  " + "  ".join(
-        f"{width}: {errors['ddd_utils.train', width]:.3f} vs {errors['plain DataLoader loop', width]:.3f}"
-        for width in args.widths))
+    config = mnist1d_sweep.PRESETS[args.preset]
+    configs = [{**run, "epochs": args.epochs, "eval_count": 1} for run in mnist1d_sweep.run_configs(config)]
+    recipe = Recipe(optimizer="adam", lr=config.lr, batch_size=config.batch_size, epochs=args.epochs)
+    mnist1d_sweep.training_data(config.n_train, 0.0, 0)  # generate (and cache) MNIST-1D outside the timings
+
+    ours, histories = median_time(mnist1d_sweep.run, args.repeats, configs)
+    plain, plain_errors = median_time(plain_sweep, args.repeats, configs, recipe)
+    errors = {"ddd_utils": [history["test_error"][-1] for history in histories], "plain": plain_errors}
+
+    print(f"MNIST-1D MLP sweep, preset {args.preset} grid: {len(configs)} runs ({len(config.widths)} widths x "
+          f"{len(config.noises)} noises x {len(config.seeds)} seeds), n_train {config.n_train}, {args.epochs} epochs, "
+          f"{torch.get_num_threads()} threads, median of {args.repeats}")
+    print(f"  ddd_utils (train_many)   {ours:7.1f} s")
+    print(f"  plain DataLoader loop    {plain:7.1f} s")
+    print(f"  ratio: {plain / ours:.2f}x")
+    for noise in config.noises:
+        print(f"  final test error at noise {noise:g}, mean over seeds (ddd_utils | plain | seed spread of each):")
+        for width in config.widths:
+            chosen = [i for i, run in enumerate(configs) if run["noise"] == noise and run["width"] == width]
+            ours_w, plain_w = (np.array([errors[name][i] for i in chosen]) for name in ("ddd_utils", "plain"))
+            print(f"    width {width:5d}: {ours_w.mean():.3f} | {plain_w.mean():.3f} | "
+                  f"{np.ptp(ours_w):.3f}, {np.ptp(plain_w):.3f}")
 
 
 if __name__ == "__main__":

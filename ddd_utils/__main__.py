@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--executor", default="inprocess", choices=EXECUTORS)
     run.add_argument("--workers", type=int, default=2, help="processes for --executor process")
     run.add_argument("--cluster", default=None, help="submitit cluster ('local', 'slurm'); default: auto")
+    run.add_argument("--runs-per-job", type=int, default=None,
+                     help="runs trained together in one job (default: all in-process, else split over --workers)")
     return parser
 
 
@@ -52,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     command = shlex.join(["python", "-m", "ddd_utils", *(sys.argv[1:] if argv is None else argv)])
     start = time.perf_counter()
     runs = run_sweep(module.run, module.run_configs(config), args.out, executor=args.executor,
-                     workers=args.workers, cluster=args.cluster)
+                     workers=args.workers, cluster=args.cluster, runs_per_job=args.runs_per_job)
     result = {"experiment": args.experiment, **provenance(command, preset),
               "wall_seconds": round(time.perf_counter() - start, 1), "config": asdict(config), "runs": runs}
     path = args.out / f"{args.experiment}.json"

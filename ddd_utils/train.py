@@ -1,8 +1,9 @@
-"""The training loop behind the deep chapters: data on the device, batches by index, a per-epoch history, and
-checkpoints that resume bit for bit on the CPU.
+"""The training loop behind the deep chapters: data on the device, batches by index, many models at once, a
+per-epoch history, and checkpoints that resume bit for bit on the CPU.
 
 No DataLoader and no `.item()` in the step loop: batches are index tensors into tensors that already live on the
-device, and losses are summed on the device until an evaluation epoch.
+device, and losses stay on the device until an evaluation epoch. Small models are overhead-bound, so the seeds and
+noise levels of a sweep train together as stacked models (`train_many`), one optimizer step for all of them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from ddd_utils._checks import check_nonnegative, check_positive_int
+from ddd_utils.models.stacked import Single, stack_models
 
 OPTIMIZERS = ("adam", "sgd")
 
@@ -78,11 +80,10 @@ def log_spaced_epochs(epochs: int, count: int) -> list[int]:
     return sorted(set(grid) | {epochs})
 
 
-def _make_optimizer(model: torch.nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
+def _make_optimizer(parameters: list[torch.nn.Parameter], recipe: Recipe) -> torch.optim.Optimizer:
     if recipe.optimizer == "adam":
-        return torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
-    return torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
-                           weight_decay=recipe.weight_decay)
+        return torch.optim.Adam(parameters, lr=recipe.lr, weight_decay=recipe.weight_decay, foreach=True)
+    return torch.optim.SGD(parameters, lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
 
 
 def _augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -103,15 +104,36 @@ def _augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024
              ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-example (wrong, loss) of `model` in eval mode, as device tensors."""
-    model.eval()
+    """Per-example (wrong, loss) of one `model` in eval mode, as device tensors."""
+    wrong, losses = _evaluate_stack(Single([model]), x, y.unsqueeze(0), per_model=False, batch_size=batch_size)
+    return wrong[0], losses[0]
+
+
+@torch.no_grad()
+def _evaluate_stack(stack: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, per_model: bool,
+                    batch_size: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-model, per-example (wrong, loss), each of shape (M, N), of a stack in eval mode, on inputs shared by
+    every model (N, ...) or one set per model (M, N, ...) if `per_model`, with labels `y` (M, N)."""
+    stack.eval()
+    num_models, n = y.shape
     wrong, losses = [], []
-    for start in range(0, x.shape[0], batch_size):
-        logits = model(x[start:start + batch_size])
-        target = y[start:start + batch_size]
-        wrong.append(logits.argmax(dim=1) != target)
-        losses.append(F.cross_entropy(logits.float(), target, reduction="none"))
-    return torch.cat(wrong), torch.cat(losses)
+    for start in range(0, n, batch_size):
+        if per_model:
+            inputs = x[:, start:start + batch_size]
+        else:
+            part = x[start:start + batch_size]
+            inputs = part.unsqueeze(0).expand(num_models, *part.shape)
+        with _autocast(x.device):
+            logits = stack(inputs).float()
+        target = y[:, start:start + batch_size]
+        wrong.append(logits.argmax(dim=-1) != target)
+        losses.append(F.cross_entropy(logits.flatten(0, 1), target.flatten(), reduction="none").view(target.shape))
+    return torch.cat(wrong, dim=1), torch.cat(losses, dim=1)
+
+
+def _autocast(device: torch.device):
+    """bf16 autocast on a GPU (tensor cores); plain fp32 elsewhere (CPUs gain little and lose bit-exactness)."""
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
 
 
 def _save_atomically(state: dict, path: Path) -> None:
@@ -120,6 +142,20 @@ def _save_atomically(state: dict, path: Path) -> None:
     temporary = path.with_name(path.name + ".tmp")
     torch.save(state, temporary)
     os.replace(temporary, path)
+
+
+def _shared_or_stacked(tensors: list[torch.Tensor]) -> tuple[torch.Tensor, bool]:
+    """(x, per_model): one tensor if every model's copy is equal (the usual case: the same inputs with different
+    labels), else the copies stacked (M, ...)."""
+    first = tensors[0]
+    if all(t is first or (t.shape == first.shape and torch.equal(t, first)) for t in tensors[1:]):
+        return first, False
+    if any(t.shape != first.shape for t in tensors):
+        raise ValueError("every model's data must have the same shapes (the same n and input size)")
+    return torch.stack(tensors), True
+
+
+HISTORY_KEYS = ("epoch", "train_error", "train_loss", "corrupted_error", "test_error", "test_loss", "seconds")
 
 
 def train(model: torch.nn.Module, data: TrainData, recipe: Recipe, seed: int, eval_epochs: Sequence[int] | None = None,
@@ -132,51 +168,107 @@ def train(model: torch.nn.Module, data: TrainData, recipe: Recipe, seed: int, ev
     at the end, and a run that finds a checkpoint resumes from it: on the CPU the result is bit-for-bit the same as
     an uninterrupted run.
     """
+    return train_many([model], [data], recipe, [seed], eval_epochs, checkpoint, checkpoint_every, progress)[0]
+
+
+def train_many(models: Sequence[torch.nn.Module], datas: Sequence[TrainData], recipe: Recipe, seeds: Sequence[int],
+               eval_epochs: Sequence[int] | None = None, checkpoint: Path | None = None, checkpoint_every: int = 0,
+               progress: bool = False) -> list[dict[str, list]]:
+    """Train independent models together, model m on `datas[m]` with seed `seeds[m]`; return their histories.
+
+    Models of one shape (MLPs or CNN5s of one width) are stacked into one module (`ddd_utils.models.stacked`) and
+    every stack takes its step at once, while each model keeps its own batch order, augmentation and labels: the
+    result equals `train` on each model alone up to float rounding, for a fraction of the per-step overhead. The
+    histories are `train`'s, with "seconds" the wall time of the whole group; checkpoints cover the whole group.
+    On a GPU, the forward pass runs under bf16 autocast and image models use channels_last.
+    """
     from tqdm.auto import tqdm
 
+    if not models or not len(models) == len(datas) == len(seeds):
+        raise ValueError(f"models, datas and seeds must have one entry per model; got {len(models)}, {len(datas)} "
+                         f"and {len(seeds)}")
+    x_train, train_per_model = _shared_or_stacked([data.x_train for data in datas])
+    x_test, test_per_model = _shared_or_stacked([data.x_test for data in datas])
+    y_train = torch.stack([data.y_train for data in datas])  # (M, n): each model's (possibly noisy) labels
+    y_test = torch.stack([data.y_test for data in datas])
+    corrupted = [data.corrupted for data in datas]
+    device, n = y_train.device, y_train.shape[1]
+    images = datas[0].x_train.ndim == 4
     eval_epochs = set(range(1, recipe.epochs + 1) if eval_epochs is None else eval_epochs)
-    optimizer = _make_optimizer(model, recipe)
-    generator = torch.Generator().manual_seed(seed)  # batch order and augmentation; kept on the CPU for resuming
-    history: dict[str, list] = {name: [] for name in ("epoch", "train_error", "train_loss", "corrupted_error",
-                                                      "test_error", "test_loss", "seconds")}
+    stacks = stack_models(models)
+    if device.type == "cuda" and images:
+        for _, stack in stacks:
+            stack.to(memory_format=torch.channels_last)
+    members = [torch.tensor(indices, device=device) for indices, _ in stacks]
+    stacked_order = torch.cat(members)
+    optimizer = _make_optimizer([p for _, stack in stacks for p in stack.parameters()], recipe)
+    generators = [torch.Generator().manual_seed(seed) for seed in seeds]  # batch order and augmentation, on the CPU
+    histories: list[dict[str, list]] = [{name: [] for name in HISTORY_KEYS} for _ in models]
     first_epoch, elapsed = 1, 0.0
     if checkpoint is not None and checkpoint.exists():
         state = torch.load(checkpoint, weights_only=True)
-        model.load_state_dict(state["model"])
+        if state["recipe"] != asdict(recipe) or len(state["stacks"]) != len(stacks):
+            raise ValueError(f"checkpoint {checkpoint} belongs to a different recipe or set of models")
+        for (_, stack), stack_state in zip(stacks, state["stacks"], strict=True):
+            stack.load_state_dict(stack_state)
         optimizer.load_state_dict(state["optimizer"])
-        generator.set_state(state["generator"])
-        history, first_epoch, elapsed = state["history"], state["epoch"] + 1, state["seconds"]
-    images = data.x_train.ndim == 4
-    n = data.x_train.shape[0]
+        for generator, generator_state in zip(generators, state["generators"], strict=True):
+            generator.set_state(generator_state)
+        histories, first_epoch, elapsed = state["histories"], state["epoch"] + 1, state["seconds"]
     start = time.perf_counter() - elapsed
     for epoch in tqdm(range(first_epoch, recipe.epochs + 1), disable=not progress, desc="epochs"):
         if recipe.lr_drop_every:
             for group in optimizer.param_groups:
                 group["lr"] = recipe.lr * 0.1 ** ((epoch - 1) // recipe.lr_drop_every)
-        model.train()
-        order = torch.randperm(n, generator=generator).to(data.x_train.device)
+        for _, stack in stacks:
+            stack.train()
+        orders = torch.stack([torch.randperm(n, generator=generator) for generator in generators]).to(device)
         for begin in range(0, n, recipe.batch_size):
-            batch = order[begin:begin + recipe.batch_size]
-            inputs = data.x_train[batch]
-            if recipe.augment and images:
-                inputs = _augment(inputs, generator)
-            loss = F.cross_entropy(model(inputs), data.y_train[batch])
+            batch = orders[:, begin:begin + recipe.batch_size]  # (M, B): model m's examples for this step
+            logits = []
+            for (indices, stack), rows in zip(stacks, members, strict=True):
+                inputs = x_train[rows[:, None], batch[rows]] if train_per_model else x_train[batch[rows]]
+                if recipe.augment and images:
+                    inputs = torch.stack([_augment(inputs[j], generators[m]) for j, m in enumerate(indices)])
+                with _autocast(device):
+                    logits.append(stack(inputs))
+            labels = y_train[stacked_order].gather(1, batch[stacked_order])  # the models in the order of `logits`
+            # Summed over models, each model's loss is its own batch mean: the gradients stay independent.
+            loss = F.cross_entropy(torch.cat(logits).flatten(0, 1).float(), labels.flatten(),
+                                   reduction="sum") / batch.shape[1]
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
         if epoch in eval_epochs:
-            train_wrong, train_loss = evaluate(model, data.x_train, data.y_train)
-            test_wrong, test_loss = evaluate(model, data.x_test, data.y_test)
-            corrupted = train_wrong[data.corrupted]
-            history["epoch"].append(epoch)
-            history["train_error"].append(train_wrong.float().mean().item())
-            history["train_loss"].append(train_loss.mean().item())
-            history["corrupted_error"].append(corrupted.float().mean().item() if corrupted.numel() else float("nan"))
-            history["test_error"].append(test_wrong.float().mean().item())
-            history["test_loss"].append(test_loss.mean().item())
-            history["seconds"].append(time.perf_counter() - start)
+            seconds = time.perf_counter() - start
+            for (indices, stack), rows in zip(stacks, members, strict=True):
+                train_outcome = _evaluate_stack(stack, x_train[rows] if train_per_model else x_train, y_train[rows],
+                                                train_per_model)
+                test_outcome = _evaluate_stack(stack, x_test[rows] if test_per_model else x_test, y_test[rows],
+                                               test_per_model)
+                for j, m in enumerate(indices):
+                    _append(histories[m], epoch, seconds, *(t[j] for t in (*train_outcome, *test_outcome)),
+                            corrupted[m])
         if checkpoint is not None and (epoch == recipe.epochs or (checkpoint_every and epoch % checkpoint_every == 0)):
-            _save_atomically({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                              "generator": generator.get_state(), "history": history, "epoch": epoch,
-                              "seconds": time.perf_counter() - start, "recipe": asdict(recipe)}, checkpoint)
-    return history
+            _save_atomically({"stacks": [stack.state_dict() for _, stack in stacks],
+                              "optimizer": optimizer.state_dict(),
+                              "generators": [generator.get_state() for generator in generators],
+                              "histories": histories, "epoch": epoch, "seconds": time.perf_counter() - start,
+                              "recipe": asdict(recipe)}, checkpoint)
+    for indices, stack in stacks:
+        stack.unstack_into([models[i] for i in indices])
+    return histories
+
+
+def _append(history: dict[str, list], epoch: int, seconds: float, train_wrong: torch.Tensor, train_loss: torch.Tensor,
+            test_wrong: torch.Tensor, test_loss: torch.Tensor, corrupted: torch.Tensor) -> None:
+    """Append one evaluated epoch of one model to its history."""
+    wrong_on_corrupted = train_wrong[corrupted]
+    history["epoch"].append(epoch)
+    history["train_error"].append(train_wrong.float().mean().item())
+    history["train_loss"].append(train_loss.mean().item())
+    history["corrupted_error"].append(wrong_on_corrupted.float().mean().item()
+                                      if wrong_on_corrupted.numel() else float("nan"))
+    history["test_error"].append(test_wrong.float().mean().item())
+    history["test_loss"].append(test_loss.mean().item())
+    history["seconds"].append(seconds)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from ddd_utils import sweep
 from ddd_utils import train as training
 from ddd_utils.sweep import ResultStore, load_results, run_key, run_sweep
 
@@ -91,9 +92,9 @@ def test_bad_recipes_are_clear_errors(field, value):
 
 # --- sweeps ---------------------------------------------------------------------------------------------------
 
-def square_run(config: dict, checkpoint: Path) -> dict:
-    """A stand-in training run for the sweep machinery: fast, deterministic, picklable."""
-    return {"value": [config["x"] ** 2], "pid": os.getpid()}
+def square_run(job: list[dict], checkpoint: Path) -> list[dict]:
+    """A stand-in training job for the sweep machinery: fast, deterministic, picklable."""
+    return [{"value": [config["x"] ** 2], "pid": os.getpid(), "job_size": len(job)} for config in job]
 
 
 CONFIGS = [{"x": x, "tag": "tiny"} for x in range(4)]
@@ -182,7 +183,7 @@ def test_a_sweep_killed_mid_run_resumes_and_matches_an_uninterrupted_one(tmp_pat
     assert restarted.wait(timeout=300) == 0, restarted.stderr.read()
     after = {path.name: path.stat().st_mtime_ns for path in (killed_dir / "records").glob("*.json")}
     assert len(after) == 2 and all(after[name] == stamp for name, stamp in finished_before.items())
-    assert not list((killed_dir / "checkpoints").glob("*.pt")), "checkpoints of finished runs are removed"
+    assert not list((killed_dir / "checkpoints").iterdir()), "checkpoints and job files of finished jobs are removed"
     expected = json.loads((tmp_path / "a" / "mnist1d_sweep.json").read_text())
     actual = json.loads((killed_dir / "mnist1d_sweep.json").read_text())
     assert comparable(actual["runs"]) == comparable(expected["runs"])
@@ -229,8 +230,37 @@ def test_bad_sweep_configs_are_clear_errors(field, value):
 
 def test_result_store_paths_are_keyed_by_config(tmp_path):
     store = ResultStore(tmp_path)
-    assert store.checkpoint_path({"a": 1}) != store.checkpoint_path({"a": 2})
+    assert store.checkpoint_path([{"a": 1}]) != store.checkpoint_path([{"a": 2}])
+    assert store.checkpoint_path([{"a": 1}, {"a": 2}]) != store.checkpoint_path([{"a": 2}, {"a": 1}])
     assert run_key({"a": 1, "b": 2}) == run_key({"b": 2, "a": 1})
+
+
+def test_runs_per_job_splits_the_remaining_runs_in_config_order(tmp_path):
+    runs = run_sweep(square_run, CONFIGS + [{"x": 4, "tag": "tiny"}], tmp_path, progress=False, runs_per_job=2)
+    assert [run["history"]["job_size"] for run in runs] == [2, 2, 2, 2, 1]
+    assert not list((tmp_path / "checkpoints").iterdir())
+    with pytest.raises(ValueError, match="runs_per_job"):
+        run_sweep(square_run, CONFIGS + [{"x": 9}], tmp_path, progress=False, runs_per_job=0)
+
+
+def test_an_unfinished_job_is_formed_again_exactly_as_it_was(tmp_path):
+    store = ResultStore(tmp_path)
+    store.start_job([CONFIGS[3], CONFIGS[1]])  # a job that was killed before it finished
+    store.start_job([CONFIGS[0]])
+    store.write(CONFIGS[0], {"value": [0]})  # recorded, killed before its job files were removed
+    todo = CONFIGS[1:]
+    assert sweep.plan_jobs(store, todo, runs_per_job=1) == [[CONFIGS[3], CONFIGS[1]], [CONFIGS[2]]]
+    assert store.unfinished_jobs() == [[run_key(CONFIGS[3]), run_key(CONFIGS[1])]], "the finished job is cleaned up"
+
+
+def test_a_run_function_that_loses_runs_is_an_error(tmp_path):
+    with pytest.raises(RuntimeError, match="histories"):
+        run_sweep(dropping_run, CONFIGS, tmp_path, progress=False)
+    assert not (tmp_path / "records").exists(), "no record is written for a job that lost runs"
+
+
+def dropping_run(job: list[dict], checkpoint: Path) -> list[dict]:
+    return [{"value": [0]}] * (len(job) - 1)
 
 
 def fake_record(noise: float, seed: int, width: int, train: float, test: float) -> dict:

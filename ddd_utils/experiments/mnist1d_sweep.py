@@ -17,9 +17,10 @@ from ddd_utils._checks import check_positive_int, check_probability
 from ddd_utils.data.mnist1d import make_mnist1d
 from ddd_utils.data.noise import corrupt_labels
 from ddd_utils.models import MODELS, build_model, count_parameters, grow_from
-from ddd_utils.train import Recipe, TrainData, log_spaced_epochs, train
+from ddd_utils.train import Recipe, TrainData, log_spaced_epochs, train, train_many
 
 NUM_CLASSES = 10
+SIGNAL_LENGTH = 40  # MNIST-1D sequences have 40 samples
 MNIST1D_TRAIN_SIZE = 4000  # the published MNIST-1D split: 4000 training and 1000 test sequences of length 40
 
 
@@ -83,16 +84,30 @@ def training_data(n_train: int, noise: float, seed: int) -> TrainData:
                      as_tensor(data["y_test"].astype(np.int64)))
 
 
-def run(run_config: dict, checkpoint: Path | None = None) -> dict:
-    """Train one width of the sweep (resuming from `checkpoint` if it exists) and return its history."""
-    torch.manual_seed(run_config["seed"])  # the initial weights
-    data = training_data(run_config["n_train"], run_config["noise"], run_config["seed"])
-    model = build_model(run_config["model"], run_config["width"], tuple(data.x_train.shape[1:]), NUM_CLASSES)
-    history = train(model, data, _recipe(run_config), seed=run_config["seed"],
-                    eval_epochs=log_spaced_epochs(run_config["epochs"], run_config["eval_count"]),
-                    checkpoint=checkpoint, checkpoint_every=run_config["checkpoint_every"])
-    history["num_parameters"] = count_parameters(model)
-    return history
+# Config fields every run of one job must share: they make up the training recipe and the training set's size.
+_JOB_FIELDS = ("n_train", "epochs", "lr", "batch_size", "eval_count", "checkpoint_every")
+
+
+def run(job: list[dict], checkpoint: Path | None = None) -> list[dict]:
+    """Train a job's runs together (`train_many`: the models of one width stack), resuming from `checkpoint` if it
+    exists; return their histories in job order. Uses the GPU when there is one."""
+    shared = {name: job[0][name] for name in _JOB_FIELDS}
+    if any({name: config[name] for name in _JOB_FIELDS} != shared for config in job):
+        raise ValueError(f"the runs of one job must share {_JOB_FIELDS}")
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    datas = {(config["noise"], config["seed"]): training_data(shared["n_train"], config["noise"], config["seed"]
+                                                              ).to(device) for config in job}
+    models = []
+    for config in job:
+        torch.manual_seed(config["seed"])  # the initial weights, as if the run were trained alone
+        models.append(build_model(config["model"], config["width"], (SIGNAL_LENGTH,), NUM_CLASSES).to(device))
+    histories = train_many(models, [datas[config["noise"], config["seed"]] for config in job], _recipe(shared),
+                           seeds=[config["seed"] for config in job],
+                           eval_epochs=log_spaced_epochs(shared["epochs"], shared["eval_count"]),
+                           checkpoint=checkpoint, checkpoint_every=shared["checkpoint_every"])
+    for history, model in zip(histories, models, strict=True):
+        history["num_parameters"] = count_parameters(model)
+    return histories
 
 
 def _recipe(run_config: dict) -> Recipe:

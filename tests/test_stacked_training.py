@@ -1,0 +1,138 @@
+"""Many models trained at once (`train_many`, `ddd_utils.models.stacked`) equal each model trained alone by a plain
+PyTorch loop, BatchNorm statistics included, and resume bit for bit."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from ddd_utils import train as training
+from ddd_utils.experiments import mnist1d_sweep
+from ddd_utils.models import CNN5, MLP, build_model
+from ddd_utils.models.stacked import Single, StackedCNN5, StackedMLP, stack_models
+
+RECIPE = training.Recipe(optimizer="adam", lr=3e-3, batch_size=32, epochs=2)
+
+
+def plain_training(model: torch.nn.Module, data: training.TrainData, recipe: training.Recipe, seed: int) -> None:
+    """The textbook loop, one model at a time: the independent route train_many must agree with."""
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr)
+    n = data.x_train.shape[0]
+    for _ in range(recipe.epochs):
+        model.train()
+        order = torch.randperm(n, generator=generator)
+        for begin in range(0, n, recipe.batch_size):
+            batch = order[begin:begin + recipe.batch_size]
+            loss = F.cross_entropy(model(data.x_train[batch]), data.y_train[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+
+
+def sweep_models(name: str, runs: list[tuple[int, float, int]]) -> tuple[list, list, list]:
+    """Models, data and seeds for (width, noise, seed) runs of a small MNIST-1D sweep."""
+    models, datas = [], []
+    for width, noise, seed in runs:
+        torch.manual_seed(seed)
+        models.append(build_model(name, width, (40,), 10))
+        datas.append(mnist1d_sweep.training_data(200, noise, seed))
+    return models, datas, [seed for _, _, seed in runs]
+
+
+RUNS = [(4, 0.0, 0), (4, 0.2, 1), (16, 0.2, 0), (4, 0.2, 2), (16, 0.0, 1)]
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn5"])
+def test_train_many_equals_training_each_model_alone(name):
+    models, datas, seeds = sweep_models(name, RUNS)
+    alone = copy.deepcopy(models)
+    histories = training.train_many(models, datas, RECIPE, seeds, eval_epochs=[2])
+    for model, reference, data, seed, history in zip(models, alone, datas, seeds, histories, strict=True):
+        plain_training(reference, data, RECIPE, seed)
+        for (key, trained), expected in zip(model.state_dict().items(), reference.state_dict().values(),
+                                            strict=True):
+            assert torch.allclose(trained.float(), expected.float(), rtol=1e-4, atol=1e-5), key
+        wrong, _ = training.evaluate(reference, data.x_test, data.y_test)
+        assert history["test_error"] == [pytest.approx(wrong.float().mean().item(), abs=2e-3)]
+
+
+def test_stacked_batchnorm_keeps_each_models_own_statistics():
+    models = []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        models.append(CNN5(2, num_classes=10, in_channels=1, dims=1))
+    alone = copy.deepcopy(models)
+    stack = StackedCNN5(models).train()
+    scale, shift = torch.tensor([1.0, 5.0, 0.1]), torch.tensor([0.0, 3.0, -2.0])  # each model sees other inputs
+    x = torch.randn(3, 8, 40) * scale[:, None, None] + shift[:, None, None]
+    out = stack(x)
+    for m, model in enumerate(alone):
+        assert torch.allclose(out[m], model.train()(x[m]), atol=1e-5)
+    stack.unstack_into(models)
+    for model, reference in zip(models, alone, strict=True):
+        for (key, value), expected in zip(model.state_dict().items(), reference.state_dict().values(), strict=True):
+            assert torch.allclose(value.float(), expected.float(), atol=1e-6), key
+
+
+def test_models_are_stacked_by_shape_and_others_stand_alone():
+    mlps = [MLP(40, width, 10) for width in (4, 8, 4)]
+    resnet_like = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(40, 10))
+    stacks = stack_models([*mlps, resnet_like, CNN5(2, 10, 1, dims=1)])
+    assert [(indices, type(stack)) for indices, stack in stacks] == [
+        ([0, 2], StackedMLP), ([1], StackedMLP), ([3], Single), ([4], StackedCNN5)]
+    with pytest.raises(ValueError, match="identical shapes"):
+        StackedMLP([MLP(40, 4, 10), MLP(40, 8, 10)])
+
+
+def test_train_many_resumes_bit_for_bit(tmp_path, monkeypatch):
+    recipe = training.Recipe(optimizer="adam", lr=3e-3, batch_size=32, epochs=4)
+    uninterrupted_models, datas, seeds = sweep_models("mlp", RUNS[:3])
+    uninterrupted = training.train_many(uninterrupted_models, datas, recipe, seeds)
+
+    save = training._save_atomically
+
+    def crash_after_first_checkpoint(state, path):
+        save(state, path)
+        if state["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "_save_atomically", crash_after_first_checkpoint)
+    checkpoint = tmp_path / "job.pt"
+    with pytest.raises(KeyboardInterrupt):
+        training.train_many(sweep_models("mlp", RUNS[:3])[0], datas, recipe, seeds, checkpoint=checkpoint,
+                            checkpoint_every=2)
+    monkeypatch.undo()
+    fresh = [build_model("mlp", width, (40,), 10) for width, _, _ in RUNS[:3]]  # other weights: all from the file
+    resumed = training.train_many(fresh, datas, recipe, seeds, checkpoint=checkpoint, checkpoint_every=2)
+    for before, after in zip(uninterrupted, resumed, strict=True):
+        before.pop("seconds"), after.pop("seconds")
+        assert json.dumps(before) == json.dumps(after)  # as text, so that NaN (no corrupted labels) equals NaN
+    for model, reference in zip(fresh, uninterrupted_models, strict=True):
+        for value, expected in zip(model.state_dict().values(), reference.state_dict().values(), strict=True):
+            assert torch.equal(value, expected)
+
+
+def test_a_checkpoint_of_another_job_is_refused(tmp_path):
+    models, datas, seeds = sweep_models("mlp", RUNS[:2])
+    checkpoint = tmp_path / "job.pt"
+    training.train_many(models, datas, RECIPE, seeds, checkpoint=checkpoint)
+    other = training.Recipe(optimizer="adam", lr=1e-3, batch_size=32, epochs=2)
+    with pytest.raises(ValueError, match="different recipe"):
+        training.train_many(models, datas, other, seeds, checkpoint=checkpoint)
+
+
+def test_train_many_needs_one_data_set_and_seed_per_model():
+    models, datas, seeds = sweep_models("mlp", RUNS[:2])
+    with pytest.raises(ValueError, match="one entry per model"):
+        training.train_many(models, datas[:1], RECIPE, seeds)
+
+
+def test_a_job_of_runs_with_different_recipes_is_refused():
+    configs = mnist1d_sweep.run_configs(mnist1d_sweep.PRESETS["smoke"])
+    with pytest.raises(ValueError, match="share"):
+        mnist1d_sweep.run([configs[0], {**configs[1], "epochs": 7}])
