@@ -294,14 +294,20 @@ def test_interpolation_width_is_the_first_width_whose_mean_train_error_is_small_
     assert mnist1d_sweep.interpolation_width(widths, [0.5, 0.4, 0.3, 0.2]) is None
 
 
-def test_weight_reuse_sweep_grows_each_width_from_the_last():
+def test_weight_reuse_sweep_grows_each_width_from_the_last(monkeypatch):
     from ddd_utils.experiments import mnist1d_sweep
 
-    config = mnist1d_sweep.PRESETS["smoke"]
-    records = mnist1d_sweep.weight_reuse_sweep(config, noise=0.2, seed=0)
-    assert [r["config"]["width"] for r in records] == sorted(config.widths)
+    config = mnist1d_sweep.MNIST1DSweepConfig(widths=(3, 2), noises=(0.2,), seeds=(0, 5), n_train=100, epochs=2,
+                                              eval_count=2)
+    grown = []
+    grow_from = mnist1d_sweep.grow_from
+    monkeypatch.setattr(mnist1d_sweep, "grow_from", lambda big, small: grown.append(
+        (big.net[1].out_features, small.net[1].out_features, small.net[1].weight.clone())) or grow_from(big, small))
+    records = mnist1d_sweep.weight_reuse_sweep(config, noise=0.2)
+    assert [(r["config"]["width"], r["config"]["seed"]) for r in records] == [(2, 0), (2, 5), (3, 0), (3, 5)]
     assert all(r["config"]["weight_reuse"] for r in records)
     assert records[0]["history"]["epoch"][-1] == config.epochs
+    assert [(big, small) for big, small, _ in grown] == [(3, 2), (3, 2)], "each seed's width 3 grows from its width 2"
+    assert not torch.equal(grown[0][2], grown[1][2]), "each seed grows from its own trained network"
     with pytest.raises(ValueError, match="mlp"):
         mnist1d_sweep.weight_reuse_sweep(mnist1d_sweep.MNIST1DSweepConfig(model="cnn5"), noise=0.2)
-

@@ -17,7 +17,7 @@ from ddd_utils._checks import check_positive_int, check_probability
 from ddd_utils.data.mnist1d import make_mnist1d
 from ddd_utils.data.noise import corrupt_labels
 from ddd_utils.models import MODELS, build_model, count_parameters, grow_from
-from ddd_utils.train import Recipe, TrainData, log_spaced_epochs, train, train_many
+from ddd_utils.train import Recipe, TrainData, log_spaced_epochs, train_many
 
 NUM_CLASSES = 10
 SIGNAL_LENGTH = 40  # MNIST-1D sequences have 40 samples
@@ -58,7 +58,7 @@ PRESETS = {
     "smoke": MNIST1DSweepConfig(widths=(2, 16), noises=(0.2,), n_train=400, epochs=3, eval_count=3,
                                 checkpoint_every=1),
     # n_train = 1000 puts the interpolation threshold (about 64-96 hidden units) inside the width grid.
-    "cpu": MNIST1DSweepConfig(widths=(2, 4, 8, 16, 32, 48, 64, 96, 128, 192, 256, 512, 1024), seeds=(0, 1),
+    "cpu": MNIST1DSweepConfig(widths=(2, 4, 8, 16, 32, 48, 64, 96, 128, 192, 256, 512, 1024), seeds=(0, 1, 2, 3),
                               n_train=1000, epochs=500, eval_count=20, checkpoint_every=100),
     "full": MNIST1DSweepConfig(widths=(*range(2, 64, 2), *range(64, 257, 16), 384, 512, 768, 1024, 2048),
                                noises=(0.0, 0.1, 0.2), seeds=(0, 1, 2, 3, 4), epochs=2000, eval_count=40,
@@ -115,24 +115,29 @@ def _recipe(run_config: dict) -> Recipe:
                   epochs=run_config["epochs"])
 
 
-def weight_reuse_sweep(config: MNIST1DSweepConfig, noise: float, seed: int = 0) -> list[dict]:
+def weight_reuse_sweep(config: MNIST1DSweepConfig, noise: float) -> list[dict]:
     """Belkin et al.'s protocol for the MLP: train the widths in increasing order, each starting from the previous
-    width's trained weights (new weights ~ N(0, 0.01)), instead of from scratch. Returns one record per width."""
+    width's trained weights (new weights ~ N(0, 0.01)), instead of from scratch. Every seed of `config` follows its
+    own chain; the seeds of one width train together. Returns one record per (seed, width)."""
     if config.model != "mlp":
         raise ValueError(f"weight reuse is defined here for model 'mlp' only; got {config.model!r}")
-    data = training_data(config.n_train, noise, seed)
-    records, previous, shared = [], None, run_configs(config)[0]
+    datas = [training_data(config.n_train, noise, seed) for seed in config.seeds]
+    shared = run_configs(config)[0]
+    records, previous = [], None
     for width in sorted(config.widths):
-        run_config = {**shared, "width": width, "noise": noise, "seed": seed, "weight_reuse": True}
-        torch.manual_seed(seed)
-        model = build_model("mlp", width, tuple(data.x_train.shape[1:]), NUM_CLASSES)
-        if previous is not None:
-            grow_from(model, previous)
-        history = train(model, data, _recipe(run_config), seed=seed,
-                        eval_epochs=log_spaced_epochs(config.epochs, config.eval_count))
-        history["num_parameters"] = count_parameters(model)
-        records.append({"config": run_config, "history": history})
-        previous = model
+        models = []
+        for i, seed in enumerate(config.seeds):
+            torch.manual_seed(seed)
+            models.append(build_model("mlp", width, (SIGNAL_LENGTH,), NUM_CLASSES))
+            if previous is not None:
+                grow_from(models[-1], previous[i])
+        histories = train_many(models, datas, _recipe(shared), seeds=list(config.seeds),
+                               eval_epochs=log_spaced_epochs(config.epochs, config.eval_count))
+        for seed, model, history in zip(config.seeds, models, histories, strict=True):
+            history["num_parameters"] = count_parameters(model)
+            records.append({"config": {**shared, "width": width, "noise": noise, "seed": seed, "weight_reuse": True},
+                            "history": history})
+        previous = models
     return records
 
 

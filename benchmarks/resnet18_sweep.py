@@ -1,0 +1,114 @@
+"""Benchmark: one epoch of a ResNet18-k width sweep with ddd_utils.train against a plain per-width loop.
+
+ddd_utils keeps the data on the device, draws batches by index, and on a GPU runs the forward pass under bf16
+autocast with channels_last weights; the plain loop is what most notebooks do: a DataLoader over CPU tensors, copies
+to the device per batch, fp32. Both train the same models (Nakkiran et al.'s Adam recipe, batch 128, no
+augmentation) on CIFAR-10-shaped images. The images are random (this machine cannot download CIFAR-10, and the
+timing does not depend on the pixels). Prints images/s per width for both, the sweep's ratio, and the model FLOPs
+utilisation (MFU) at the largest k, from forward FLOPs per image = 2 (135168 k^2 + 27728 k) and a backward pass of
+twice that.
+
+    python benchmarks/resnet18_sweep.py                    # GPU: k = 1..64 on 50,000 images
+    python benchmarks/resnet18_sweep.py --images 128 --widths 1 2   # what the CPU path runs by default
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
+
+from ddd_utils.models import build_model
+from ddd_utils.train import RECIPES, Recipe, TrainData, train
+
+# Dense bf16 tensor-core peaks in TFLOP/s, from the vendors' data sheets (SXM parts).
+PEAK_BF16_TFLOPS = {"H100": 989.4, "H200": 989.4, "A100": 312.0}
+
+
+def forward_flops(k: int) -> float:
+    """Forward FLOPs per 32x32 image of the pre-activation ResNet18 with widths [k, 2k, 4k, 8k]."""
+    return 2.0 * (135168 * k**2 + 27728 * k)
+
+
+def synthetic_cifar(images: int, device: torch.device) -> TrainData:
+    """Random normalised images and labels with CIFAR-10's shapes."""
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(images, 3, 32, 32, generator=generator)
+    y = torch.randint(0, 10, (images,), generator=generator)
+    return TrainData(x, y, torch.zeros(images, dtype=torch.bool), x[:10], y[:10]).to(device)
+
+
+def plain_epoch(model: torch.nn.Module, data: TrainData, recipe: Recipe, device: torch.device) -> None:
+    """The baseline: a DataLoader over CPU tensors, a copy to the device per batch, fp32."""
+    loader = DataLoader(TensorDataset(data.x_train.cpu(), data.y_train.cpu()), batch_size=recipe.batch_size,
+                        shuffle=True)
+    optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr)
+    model.train()
+    for inputs, labels in loader:
+        loss = F.cross_entropy(model(inputs.to(device)), labels.to(device))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
+def engine_epoch(model: torch.nn.Module, data: TrainData, recipe: Recipe, device: torch.device) -> None:
+    """ddd_utils.train: batches by index on the device; bf16 autocast and channels_last on a GPU."""
+    train(model, data, recipe, seed=0, eval_epochs=[])
+
+
+METHODS = {"ddd_utils": engine_epoch, "plain": plain_epoch}
+
+
+def timed_epoch(method, model: torch.nn.Module, data: TrainData, recipe: Recipe, device: torch.device) -> float:
+    """Seconds for one epoch of `method`, after a short warm-up epoch (cudnn autotuning, lazy initialisation)."""
+    method(model, synthetic_cifar(4 * recipe.batch_size, device), recipe, device)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    method(model, data, recipe, device)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    on_gpu = torch.cuda.is_available()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--widths", type=int, nargs="+", default=[1, 2, 4, 8, 16, 32, 64] if on_gpu else [1, 2])
+    parser.add_argument("--images", type=int, default=50_000 if on_gpu else 128, help="training images per epoch")
+    parser.add_argument("--peak-tflops", type=float, default=None, help="the device's peak, if not in the table")
+    args = parser.parse_args()
+    device = torch.device("cuda" if on_gpu else "cpu")
+    torch.backends.cudnn.benchmark = True
+    data = synthetic_cifar(args.images, device)
+    recipe = Recipe(**{**RECIPES["nakkiran_adam"].__dict__, "epochs": 1})
+    name = torch.cuda.get_device_name() if on_gpu else "CPU"
+    print(f"ResNet18-k sweep, one epoch of {args.images} images per width, batch {recipe.batch_size}, on {name}"
+          f" ({'bf16 autocast + channels_last' if on_gpu else 'fp32'} for ddd_utils, fp32 DataLoader loop for plain)")
+    totals = dict.fromkeys(METHODS, 0.0)
+    for k in args.widths:
+        seconds = {}
+        for label, method in METHODS.items():
+            torch.manual_seed(0)
+            model = build_model("resnet18", k, (3, 32, 32), 10).to(device)
+            seconds[label] = timed_epoch(method, model, data, recipe, device)
+            totals[label] += seconds[label]
+        rates = {label: args.images / seconds[label] for label in METHODS}
+        print(f"  k = {k:3d}: ddd_utils {rates['ddd_utils']:9.0f} img/s, plain {rates['plain']:9.0f} img/s, "
+              f"ratio {seconds['plain'] / seconds['ddd_utils']:.2f}x")
+    print(f"  whole sweep: ddd_utils {totals['ddd_utils']:.1f} s, plain {totals['plain']:.1f} s, "
+          f"ratio {totals['plain'] / totals['ddd_utils']:.2f}x")
+    k = max(args.widths)
+    peak = args.peak_tflops or next((tflops for gpu, tflops in PEAK_BF16_TFLOPS.items() if gpu in name), None)
+    if peak is None:
+        print(f"  MFU: no bf16 peak known for {name}; pass --peak-tflops to compute it")
+    else:
+        achieved = 3 * forward_flops(k) * args.images / seconds["ddd_utils"]
+        print(f"  MFU at k = {k}: {achieved / 1e12:.1f} TFLOP/s of {peak:.0f} = {100 * achieved / (peak * 1e12):.1f}%")
+
+
+if __name__ == "__main__":
+    main()
