@@ -30,12 +30,18 @@ def linear_update() -> None:
     plt.close(widgets.draw_linear_state(widgets.linear_state(n=50, p=50, noise=0.25)))
 
 
+def random_features_update() -> None:
+    widgets._random_features_curve.cache_clear()
+    plt.close(widgets.draw_random_features_state(widgets.random_features_state(num_features=100, noise=0.1, n=100)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     for name, update in (("chapter 1, polynomial explorer", polynomial_update),
-                         ("chapter 2, linear-regression explorer", linear_update)):
+                         ("chapter 2, linear-regression explorer", linear_update),
+                         ("chapter 3, random-features explorer", random_features_update)):
         seconds, _ = median_time(update, args.repeats)
         print(f"{name}: {seconds * 1e3:.0f} ms per slider move (median of {args.repeats}, recompute + draw)")
 

@@ -205,7 +205,8 @@ def train_many(models: Sequence[torch.nn.Module], datas: Sequence[TrainData], re
         for _, stack in stacks:
             stack.to(memory_format=torch.channels_last)
     members = [torch.tensor(indices, device=device) for indices, _ in stacks]
-    stacked_order = torch.cat(members)
+    stacked_order = torch.cat(members)  # the models in the order the stacks return their logits
+    labels_by_stack = y_train[stacked_order]
     optimizer = _make_optimizer([p for _, stack in stacks for p in stack.parameters()], recipe)
     generators = [torch.Generator().manual_seed(seed) for seed in seeds]  # batch order and augmentation, on the CPU
     histories: list[dict[str, list]] = [{name: [] for name in HISTORY_KEYS} for _ in models]
@@ -237,7 +238,7 @@ def train_many(models: Sequence[torch.nn.Module], datas: Sequence[TrainData], re
                     inputs = torch.stack([_augment(inputs[j], generators[m]) for j, m in enumerate(indices)])
                 with _autocast(device):
                     logits.append(stack(inputs))
-            labels = y_train[stacked_order].gather(1, batch[stacked_order])  # the models in the order of `logits`
+            labels = labels_by_stack.gather(1, batch[stacked_order])
             # Summed over models, each model's loss is its own batch mean: the gradients stay independent.
             loss = F.cross_entropy(torch.cat(logits).flatten(0, 1).float(), labels.flatten(),
                                    reduction="sum") / batch.shape[1]
