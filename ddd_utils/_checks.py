@@ -30,16 +30,21 @@ def check_nonnegative(name: str, value: float) -> float:
     return value
 
 
-def as_design_and_targets(X, y) -> tuple[np.ndarray, np.ndarray]:
-    """Validate a least-squares problem: X of shape (n, p) with n, p >= 1, y of shape (n,); both as float64."""
+def as_design_and_targets(X, y, multi_output: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Validate a least-squares problem: X of shape (n, p) with n, p >= 1, y of shape (n,); both as float64.
+
+    With `multi_output`, y may also have shape (n, k), k >= 1: k regressions sharing the design X.
+    """
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     if X.ndim != 2:
         raise ValueError(f"X must be a 2-D array of shape (n, p); got shape {X.shape}")
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"X must have at least one sample and one feature (n >= 1, p >= 1); got shape {X.shape}")
-    if y.ndim != 1 or y.shape[0] != X.shape[0]:
-        raise ValueError(f"y must have shape (n,) = ({X.shape[0]},) to match X; got shape {y.shape}")
+    allowed_ndim = (1, 2) if multi_output else (1,)
+    if y.ndim not in allowed_ndim or y.shape[0] != X.shape[0] or (y.ndim == 2 and y.shape[1] == 0):
+        expected = f"(n,) or (n, k) with n = {X.shape[0]}" if multi_output else f"(n,) = ({X.shape[0]},)"
+        raise ValueError(f"y must have shape {expected} to match X; got shape {y.shape}")
     if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
         raise ValueError("X and y must be finite (no NaN or inf)")
     return X, y

@@ -26,20 +26,34 @@ def min_norm(X, y, rcond: float | None = None) -> np.ndarray:
     Singular values below `rcond * s_max` are treated as zero; `rcond=None` uses `default_rcond(X)`.
     """
     X, y = as_design_and_targets(X, y)
-    rcond = default_rcond(X) if rcond is None else check_nonnegative("rcond", rcond)
+    return _min_norm(X, y, None if rcond is None else check_nonnegative("rcond", rcond))
+
+
+def _divide_rows(a: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """a / s along the first axis, for a of shape (r,) or (r, k)."""
+    return (a.T / s).T
+
+
+def _min_norm(X: np.ndarray, y: np.ndarray, rcond: float | None) -> np.ndarray:
+    """`min_norm` on validated float64 input; y may be (n,) or (n, k) (one fit per column)."""
+    rcond = default_rcond(X) if rcond is None else rcond
     U, s, Vt = np.linalg.svd(X, full_matrices=False)
     keep = s > rcond * s[0]
-    return Vt[keep].T @ ((U[:, keep].T @ y) / s[keep])
+    return Vt[keep].T @ _divide_rows(U[:, keep].T @ y, s[keep])
 
 
 def ridge(X, y, lam: float) -> np.ndarray:
     """Ridge solution: argmin_w ||X w - y||^2 + lam ||w||^2 (sum of squares, not mean); lam = 0 gives min_norm."""
     X, y = as_design_and_targets(X, y)
-    lam = check_nonnegative("lam", lam)
+    return _ridge(X, y, check_nonnegative("lam", lam))
+
+
+def _ridge(X: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
+    """`ridge` on validated float64 input; y may be (n,) or (n, k) (one fit per column)."""
     if lam == 0.0:
-        return min_norm(X, y)
+        return _min_norm(X, y, None)
     U, s, Vt = np.linalg.svd(X, full_matrices=False)
-    return Vt.T @ (s / (s**2 + lam) * (U.T @ y))
+    return Vt.T @ (s / (s**2 + lam) * (U.T @ y).T).T
 
 
 def gradient_descent(X, y, steps: int, lr: float | None = None, w0=None) -> np.ndarray:
@@ -67,12 +81,18 @@ def gradient_descent(X, y, steps: int, lr: float | None = None, w0=None) -> np.n
 
 @dataclass(frozen=True)
 class SweepFit:
-    """Per-p results of fitting the first p columns, for every p of a sweep."""
+    """Per-p results of fitting the first p columns, for every p of a sweep.
+
+    With targets of shape (n, k) the squared errors are summed over the k outputs and averaged over examples, and
+    the weight norm is the Frobenius norm of the (p, k) weights.
+    """
 
     num_features: np.ndarray  # (P,) the p values, increasing
     test_mse: np.ndarray      # (P,) mean squared error on (X_test, y_test)
     train_mse: np.ndarray     # (P,) mean squared error on (X, y)
     weight_norm: np.ndarray   # (P,) Euclidean norm of the fitted weights
+    test_predictions: np.ndarray | None = None   # (P, m) or (P, m, k) predictions on X_test, if kept
+    train_predictions: np.ndarray | None = None  # (P, n) or (P, n, k) predictions on X, if kept
 
 
 # The sweep's fast paths are used only where their error bound, estimated from the condition number kappa of the
@@ -85,8 +105,10 @@ _EPS = np.finfo(np.float64).eps
 
 
 def _check_sweep_inputs(X, y, X_test, y_test, num_features) -> tuple[np.ndarray, ...]:
-    X, y = as_design_and_targets(X, y)
-    X_test, y_test = as_design_and_targets(X_test, y_test)
+    X, y = as_design_and_targets(X, y, multi_output=True)
+    X_test, y_test = as_design_and_targets(X_test, y_test, multi_output=True)
+    if y_test.shape[1:] != y.shape[1:]:
+        raise ValueError(f"y_test must have as many outputs as y: shape (m,) + {y.shape[1:]}; got {y_test.shape}")
     if X_test.shape[1] != X.shape[1]:
         raise ValueError(f"X_test must have the same number of columns as X ({X.shape[1]}); got {X_test.shape[1]}")
     ps = np.asarray(num_features)
@@ -124,7 +146,7 @@ def _min_norm_from_qr_of_transpose(Xp: np.ndarray, y: np.ndarray, Q: np.ndarray,
     kappa = _condition(R)
     if _typical_condition(kappa, R.shape[0]) * _EPS > _ERROR_BUDGET or not _keeps_every_singular_value(
             kappa, Xp.shape, rcond):
-        return min_norm(Xp, y, rcond)
+        return _min_norm(Xp, y, rcond)
     return Q @ scipy.linalg.solve_triangular(R, y, trans="T")
 
 
@@ -136,16 +158,17 @@ def _outcome(Xp: np.ndarray, X_test_p: np.ndarray, w: np.ndarray) -> tuple[np.nd
 def _fit_up_to_n(X, y, X_test, ps, lam: float, rcond: float | None):
     """Outcomes for every p <= n: one QR of the first max(ps) columns, then a triangular solve per p."""
     if lam > 0.0:
-        yield from (_outcome(X[:, :p], X_test[:, :p], ridge(X[:, :p], y, lam)) for p in ps)
+        yield from (_outcome(X[:, :p], X_test[:, :p], _ridge(X[:, :p], y, lam)) for p in ps)
         return
-    qty, R = scipy.linalg.qr_multiply(X[:, :ps[-1]], y, mode="right")  # Q^T y without forming Q
+    qty, R = scipy.linalg.qr_multiply(X[:, :ps[-1]], y.T, mode="right")  # (Q^T y)^T without forming Q
+    qty = qty.T
     for p in ps:
         kappa = _condition(R[:p, :p])
         fast_is_accurate = _typical_condition(kappa, p) * _EPS <= _ERROR_BUDGET
         if fast_is_accurate and _keeps_every_singular_value(kappa, (X.shape[0], p), rcond):
             w = scipy.linalg.solve_triangular(R[:p, :p], qty[:p])
         else:  # ill-conditioned or (numerically) rank-deficient: the SVD, with its rank cutoff
-            w = min_norm(X[:, :p], y, rcond)
+            w = _min_norm(X[:, :p], y, rcond)
         yield _outcome(X[:, :p], X_test[:, :p], w)
 
 
@@ -193,11 +216,12 @@ def _fit_beyond_n(X, y, X_test, ps, lam: float, rcond: float | None, accumulate_
             z = scipy.linalg.solve_triangular(R, y, trans="T", check_finite=False)
             alpha = scipy.linalg.solve_triangular(R, z, check_finite=False)
             if accumulate_cross:  # R alpha = z, so X_p w = R^T z - lam alpha and |w|^2 = |z|^2 - lam |alpha|^2
-                yield cross @ alpha, R.T @ z - lam * alpha, float(np.sqrt(max(z @ z - lam * alpha @ alpha, 0.0)))
+                norm_squared = np.vdot(z, z) - lam * np.vdot(alpha, alpha)
+                yield cross @ alpha, R.T @ z - lam * alpha, float(np.sqrt(max(norm_squared, 0.0)))
                 continue
             w = X[:, :p].T @ alpha
         elif lam > 0.0:
-            w = ridge(X[:, :p], y, lam)
+            w = _ridge(X[:, :p], y, lam)
         elif p == ps[0] and Q is not None:
             w = _min_norm_from_qr_of_transpose(X[:, :p], y, Q, R, rcond)
         else:
@@ -205,8 +229,12 @@ def _fit_beyond_n(X, y, X_test, ps, lam: float, rcond: float | None, accumulate_
         yield _outcome(X[:, :p], X_test[:, :p], w)
 
 
-def ridge_sweep(X, y, X_test, y_test, num_features, lam: float = 0.0, rcond: float | None = None) -> SweepFit:
+def ridge_sweep(X, y, X_test, y_test, num_features, lam: float = 0.0, rcond: float | None = None,
+                keep_predictions: bool = False) -> SweepFit:
     """Fit min-norm (lam = 0) or ridge on the first p columns, for every p in `num_features`; float64 throughout.
+
+    y (and y_test) may have shape (n, k): k regressions on the same columns share every factorisation, as one-hot
+    targets of k classes do. `keep_predictions` also returns the test and training predictions for every p.
 
     For p <= n, one QR of X serves every p (a triangular solve each). For p > n, a triangular factor of
     X_p X_p^T (+ lam I) is updated block by block as columns are added (`_fit_beyond_n`). Where a factor is too
@@ -228,15 +256,21 @@ def ridge_sweep(X, y, X_test, y_test, num_features, lam: float = 0.0, rcond: flo
         outcomes += list(_fit_beyond_n(X, y, X_test, ps[~under], lam, rcond, accumulate_cross))
     test_mse, train_mse, weight_norm = (np.empty(ps.size) for _ in range(3))
     for j, (test_pred, train_pred, norm) in enumerate(outcomes):
-        test_mse[j] = np.mean((test_pred - y_test) ** 2)
-        train_mse[j] = np.mean((train_pred - y) ** 2)
+        # Summed over outputs, averaged over examples: the plain mean when y is 1-D.
+        test_mse[j] = np.sum((test_pred - y_test) ** 2) / y_test.shape[0]
+        train_mse[j] = np.sum((train_pred - y) ** 2) / y.shape[0]
         weight_norm[j] = norm
-    return SweepFit(ps, test_mse, train_mse, weight_norm)
+    if not keep_predictions:
+        return SweepFit(ps, test_mse, train_mse, weight_norm)
+    return SweepFit(ps, test_mse, train_mse, weight_norm, np.stack([test for test, _, _ in outcomes]),
+                    np.stack([train for _, train, _ in outcomes]))
 
 
-def min_norm_sweep(X, y, X_test, y_test, num_features, rcond: float | None = None) -> SweepFit:
+def min_norm_sweep(X, y, X_test, y_test, num_features, rcond: float | None = None,
+                   keep_predictions: bool = False) -> SweepFit:
     """Test MSE (and train MSE, weight norm) of the minimum-norm fit on the first p columns, for every p.
 
-    Equal to calling `min_norm(X[:, :p], y, rcond)` for each p, at a fraction of the cost; see `ridge_sweep`.
+    Equal to calling `min_norm(X[:, :p], y, rcond)` for each p (each column of y), at a fraction of the cost; see
+    `ridge_sweep`.
     """
-    return ridge_sweep(X, y, X_test, y_test, num_features, lam=0.0, rcond=rcond)
+    return ridge_sweep(X, y, X_test, y_test, num_features, lam=0.0, rcond=rcond, keep_predictions=keep_predictions)

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 
 from ddd_utils import plots
 from ddd_utils.experiments import linear_regression, polynomial
+from ddd_utils.experiments import random_features as random_features_experiment
 from ddd_utils.theory import min_norm_risk
 
 # The explorer's live curve: few trials and a short grid, so a slider move recomputes in a few tens of milliseconds.
@@ -198,3 +199,75 @@ def sweep_explorer(records: list[dict]):
     controls = {"noise": widgets.Dropdown(options=noises, value=noises[-1], description="label noise"),
                 "width": widgets.SelectionSlider(options=widths, value=widths[len(widths) // 2], description="width")}
     return _explorer(controls, lambda noise, width: sweep_state(records, noise, width), draw_sweep_state, rows=(2,))
+
+
+# Chapter 3's explorer: one seed, 400 test digits, n <= 200 and N up to 10 n on a short grid, so that a slider move
+# that changes n, noise or ridge recomputes the whole curve (kernel limit included) in about 0.3 s and draws it in
+# about as long; moving N only redraws.
+RANDOM_FEATURES_EXPLORER = random_features_experiment.RandomFeaturesConfig(n=100, n_test=400, max_ratio=10.0,
+                                                                           num_grid=20, seeds=(0,))
+RANDOM_FEATURES_RIDGE_CHOICES = (0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)  # kernel units: (K + lam I) alpha = y
+
+
+@lru_cache(maxsize=64)
+def _random_features_curve(n: int, noise: float, lam: float) -> random_features_experiment.RandomFeaturesSweep:
+    from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
+
+    config = random_features_experiment.with_overrides(RANDOM_FEATURES_EXPLORER, n=n)
+    # Matrices of at most 200 rows: one BLAS thread is faster (measured 3x at n = 200 on 2 cores), and it avoids
+    # OpenBLAS's slowdown of 10x or more when other processes compete for the cores.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return random_features_experiment.sweep(config, noise=noise, lam=lam)
+
+
+def random_features_state(num_features: int, noise: float, n: int, lam: float = 0.0) -> dict:
+    """Chapter 3's curves against N for one setting of n, label noise and ridge, with the grid N nearest
+    `num_features` picked out."""
+    curve = _random_features_curve(int(n), float(noise), float(lam))
+    nearest = int(np.argmin(np.abs(np.log(curve.num_features) - np.log(max(num_features, 1)))))
+    return {"num_features": int(curve.num_features[nearest]), "index": nearest, "noise": noise, "n": n,
+            "lam": lam, "curve": curve, "kind": RANDOM_FEATURES_EXPLORER.kind}
+
+
+def draw_random_features_state(state: dict) -> Figure:
+    """Left: test and training error against N, the kernel limit dashed. Right: test squared loss and weight norm."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    curve, j, N = state["curve"], state["index"], state["num_features"]
+    x = curve.num_features
+    plots.plot_trials(left, x, curve.test_error, label="test error (clean labels)")
+    plots.plot_trials(left, x, curve.train_error, label="training error")
+    left.axhline(curve.kernel_test_error.mean(), color="C0", linestyle=":", label="kernel limit (N = infinity)")
+    plots.double_descent_axes(left, "random features N", "zero-one error", logy=False)
+    left.set_ylim(-0.02, 1.0)
+    plots.plot_trials(right, x, curve.test_loss, label="test squared loss")
+    plots.plot_trials(right, x, curve.weight_norm, label="weight norm")
+    right.axhline(curve.kernel_test_loss.mean(), color="C0", linestyle=":", label="kernel limit: loss")
+    right.axhline(curve.kernel_norm.mean(), color="C1", linestyle=":", label="kernel limit: RKHS norm")
+    plots.double_descent_axes(right, "random features N", "squared loss / norm")
+    for ax in (left, right):
+        plots.mark_threshold(ax, state["n"], label="N = n")
+        ax.axvline(N, color="C3", linewidth=1.5, label=f"N = {N}")
+        ax.legend(fontsize=7)
+    left.set_title(f"N = {N}: test error {curve.test_error[:, j].mean():.3f}, "
+                   f"training error {curve.train_error[:, j].mean():.3f}", fontsize=9)
+    right.set_title(f"test loss {curve.test_loss[:, j].mean():.3g}, norm {curve.weight_norm[:, j].mean():.3g}",
+                    fontsize=9)
+    ridge = f", ridge lam = {state['lam']:g}" if state["lam"] else " (min-norm)"
+    kind = {"fourier": "Fourier", "relu": "ReLU"}[state["kind"]]
+    fig.suptitle(f"random {kind} features on {state['n']} digits, label noise {state['noise']:g}{ridge}",
+                 fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def random_features_explorer(num_features: int = 100, noise: float = 0.0, n: int = 100):
+    """Sliders for N, label noise, n and ridge over chapter 3's random-features sweep on digits."""
+    import ipywidgets as widgets
+
+    controls = {
+        "num_features": widgets.IntSlider(value=num_features, min=1, max=2000, description="features N"),
+        "noise": widgets.FloatSlider(value=noise, min=0.0, max=0.5, step=0.05, description="label noise"),
+        "n": widgets.IntSlider(value=n, min=20, max=200, step=10, description="samples n"),
+        "lam": widgets.SelectionSlider(options=list(RANDOM_FEATURES_RIDGE_CHOICES), value=0.0, description="ridge"),
+    }
+    return _explorer(controls, random_features_state, draw_random_features_state)
