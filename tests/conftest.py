@@ -1,7 +1,8 @@
-"""Shared fixtures: where the repository is and which chapters the table of contents lists."""
+"""Shared fixtures: where the repository is, which chapters the table of contents lists, and no network."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -30,3 +31,14 @@ CHAPTERS = [path for path in toc_files() if path.suffix == ".ipynb"]
 @pytest.fixture(scope="session")
 def book_config() -> dict:
     return yaml.safe_load((ROOT / "_config.yml").read_text())
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Fail any test that tries to open a connection (modules that read data use it: nothing may download)."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a test tried to use the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)

@@ -4,7 +4,6 @@ import gzip
 import math
 import pickle
 import random
-import socket
 import struct
 
 import numpy as np
@@ -15,16 +14,7 @@ import ddd_utils.data.mnist1d as mnist1d_module
 from ddd_utils.data.mnist1d import make_mnist1d
 from ddd_utils.data.vision import MNIST_MEAN, MNIST_STD, load_cifar10, load_mnist, to_tensor_dataset
 
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch):
-    """Fail any test that tries to open a connection: nothing here may download."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("a test tried to use the network")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
+pytestmark = pytest.mark.usefixtures("no_network")  # nothing here may download
 
 
 @pytest.fixture
