@@ -50,8 +50,9 @@ def test_chapter_runs_on_smoke_and_draws_figures(path, tmp_path, monkeypatch):
     monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel must use its inline backend to emit figures
     monkeypatch.setenv("DDD_RUNS_DIR", str(tmp_path / "runs"))  # training runs go to a fresh folder, not book/
     out = tmp_path / path.name
+    # A cell that gets no reply within the timeout fails the test instead of stalling CI (a smoke cell takes seconds).
     papermill.execute_notebook(str(path), str(out), parameters={"PRESET": "smoke"}, cwd=str(path.parent),
-                               kernel_name="python3", progress_bar=False)
+                               kernel_name="python3", progress_bar=False, execution_timeout=300)
     outputs = [output for cell in code_cells(out) for output in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     assert any("image/png" in o.get("data", {}) for o in outputs), f"{path.name} drew no figure on smoke"
