@@ -101,18 +101,20 @@ def run(job: list[dict], checkpoint: Path | None = None) -> list[dict]:
     for config in job:
         torch.manual_seed(config["seed"])  # the initial weights, as if the run were trained alone
         models.append(build_model(config["model"], config["width"], (SIGNAL_LENGTH,), NUM_CLASSES).to(device))
-    histories = train_many(models, [datas[config["noise"], config["seed"]] for config in job], _recipe(shared),
-                           seeds=[config["seed"] for config in job],
-                           eval_epochs=log_spaced_epochs(shared["epochs"], shared["eval_count"]),
-                           checkpoint=checkpoint, checkpoint_every=shared["checkpoint_every"])
+    return _train_together(models, [datas[config["noise"], config["seed"]] for config in job],
+                           [config["seed"] for config in job], shared, checkpoint)
+
+
+def _train_together(models: list, datas: list[TrainData], seeds: list[int], settings: dict,
+                    checkpoint: Path | None = None) -> list[dict]:
+    """`train_many` with the sweep's recipe and log-spaced evaluations; each history also gets its parameter count."""
+    recipe = Recipe(optimizer="adam", lr=settings["lr"], batch_size=settings["batch_size"], epochs=settings["epochs"])
+    histories = train_many(models, datas, recipe, seeds=seeds,
+                           eval_epochs=log_spaced_epochs(settings["epochs"], settings["eval_count"]),
+                           checkpoint=checkpoint, checkpoint_every=settings["checkpoint_every"])
     for history, model in zip(histories, models, strict=True):
         history["num_parameters"] = count_parameters(model)
     return histories
-
-
-def _recipe(run_config: dict) -> Recipe:
-    return Recipe(optimizer="adam", lr=run_config["lr"], batch_size=run_config["batch_size"],
-                  epochs=run_config["epochs"])
 
 
 def weight_reuse_sweep(config: MNIST1DSweepConfig, noise: float) -> list[dict]:
@@ -131,10 +133,8 @@ def weight_reuse_sweep(config: MNIST1DSweepConfig, noise: float) -> list[dict]:
             models.append(build_model("mlp", width, (SIGNAL_LENGTH,), NUM_CLASSES))
             if previous is not None:
                 grow_from(models[-1], previous[i])
-        histories = train_many(models, datas, _recipe(shared), seeds=list(config.seeds),
-                               eval_epochs=log_spaced_epochs(config.epochs, config.eval_count))
-        for seed, model, history in zip(config.seeds, models, histories, strict=True):
-            history["num_parameters"] = count_parameters(model)
+        histories = _train_together(models, datas, list(config.seeds), shared)
+        for seed, history in zip(config.seeds, histories, strict=True):
             records.append({"config": {**shared, "width": width, "noise": noise, "seed": seed, "weight_reuse": True},
                             "history": history})
         previous = models
