@@ -211,13 +211,8 @@ RANDOM_FEATURES_RIDGE_CHOICES = (0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)  # kernel uni
 
 @lru_cache(maxsize=64)
 def _random_features_curve(n: int, noise: float, lam: float) -> random_features_experiment.RandomFeaturesSweep:
-    from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
-
     config = random_features_experiment.with_overrides(RANDOM_FEATURES_EXPLORER, n=n)
-    # Matrices of at most 200 rows: one BLAS thread is faster (measured 3x at n = 200 on 2 cores), and it avoids
-    # OpenBLAS's slowdown of 10x or more when other processes compete for the cores.
-    with threadpool_limits(limits=1, user_api="blas"):
-        return random_features_experiment.sweep(config, noise=noise, lam=lam)
+    return random_features_experiment.sweep(config, noise=noise, lam=lam)  # one BLAS thread: see ddd_utils.blas
 
 
 def random_features_state(num_features: int, noise: float, n: int, lam: float = 0.0) -> dict:

@@ -1,4 +1,5 @@
-"""Shared fixtures: where the repository is, which chapters the table of contents lists, and no network."""
+"""Shared fixtures: where the repository is, which chapters the table of contents lists, no network; and the
+notebook-execution guard, installed for every test."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from ddd_utils import notebook_client
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,6 +29,9 @@ def toc_files() -> list[Path]:
 
 
 CHAPTERS = [path for path in toc_files() if path.suffix == ".ipynb"]
+
+# Every notebook the tests execute in this process (papermill, nbclient) runs with the guard the book build uses.
+notebook_client.install_reply_guard()
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ddd_utils._checks import check_nonnegative, check_positive_int, check_probability
+from ddd_utils.blas import sized_by
 from ddd_utils.data import random_direction, sample_gaussian_regression
 from ddd_utils.linear import min_norm, ridge_sweep
 from ddd_utils.theory import asymptotic_min_norm_risk, min_norm_risk
@@ -88,6 +89,7 @@ def _spectral_fit(U: np.ndarray, f: np.ndarray, Vt: np.ndarray, targets: np.ndar
     return np.einsum("tkd,tk->td", Vt, f * np.einsum("tnk,tn->tk", U, targets))
 
 
+@sized_by(lambda config, *args, **kwargs: int(config.max_ratio * config.d))  # rows of the largest X
 def samplewise(config: LinearConfig, seed: int = 0, lam: float = 0.0, ablation: str | None = None) -> RiskCurve:
     """Excess risk against the number of samples n at fixed d, with its bias and variance parts.
 
@@ -130,6 +132,7 @@ def _signal_profile(config: LinearConfig) -> np.ndarray:
     return config.signal * weights / weights.sum()
 
 
+@sized_by(lambda config, *args, **kwargs: config.n)
 def modelwise(config: LinearConfig, seed: int = 0, lam: float = 0.0) -> RiskCurve:
     """Test risk against the number of features p used, at fixed n; the true model has max_ratio * n features.
 
@@ -201,6 +204,7 @@ REAL_DATA_PRESETS = {
 }
 
 
+@sized_by(lambda config, *args, **kwargs: config.max_train)
 def diabetes_samplewise(config: RealDataConfig, seed: int = 0) -> dict[str, np.ndarray]:
     """Min-norm test error against n on scikit-learn's diabetes data (442 patients, 10 features; no download).
 

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ddd_utils._checks import check_positive_int, check_probability
+from ddd_utils.blas import spare_one_core
 from ddd_utils.data.mnist1d import make_mnist1d
 from ddd_utils.data.noise import corrupt_labels
 from ddd_utils.models import MODELS, build_model, count_parameters, grow_from
@@ -88,6 +89,7 @@ def training_data(n_train: int, noise: float, seed: int) -> TrainData:
 _JOB_FIELDS = ("n_train", "epochs", "lr", "batch_size", "eval_count", "checkpoint_every")
 
 
+@spare_one_core
 def run(job: list[dict], checkpoint: Path | None = None) -> list[dict]:
     """Train a job's runs together (`train_many`: the models of one width stack), resuming from `checkpoint` if it
     exists; return their histories in job order. Uses the GPU when there is one."""
@@ -117,6 +119,7 @@ def _train_together(models: list, datas: list[TrainData], seeds: list[int], sett
     return histories
 
 
+@spare_one_core
 def weight_reuse_sweep(config: MNIST1DSweepConfig, noise: float) -> list[dict]:
     """Belkin et al.'s protocol for the MLP: train the widths in increasing order, each starting from the previous
     width's trained weights (new weights ~ N(0, 0.01)), instead of from scratch. Every seed of `config` follows its

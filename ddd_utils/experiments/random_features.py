@@ -11,13 +11,13 @@ images as Belkin et al. did, downloaded once through torchvision.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, replace
 
 import numpy as np
-from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
+import torch  # imported here, not in network_vs_min_norm, so that ddd_utils.blas limits its threads there too
 
 from ddd_utils._checks import check_nonnegative, check_positive_int, check_probability
+from ddd_utils.blas import sized_by
 from ddd_utils.data.noise import corrupt_labels
 from ddd_utils.experiments.polynomial import feature_grid
 from ddd_utils.linear import min_norm, min_norm_sweep
@@ -33,11 +33,6 @@ from ddd_utils.random_features import (
 
 DATASETS = ("digits", "mnist")
 NUM_CLASSES = 10
-# Sweeps with n up to this many images use one BLAS thread: as fast at these sizes (measured at n = 400 on 2 cores:
-# 1.1 s against 1.0 s per seed) and immune to OpenBLAS's slowdown when other processes compete for the cores (40x
-# measured, 0.7 s against 40 s). Larger n (the `full` preset) keeps every thread.
-ONE_BLAS_THREAD_UP_TO = 2000
-
 
 @dataclass(frozen=True)
 class RandomFeaturesConfig:
@@ -227,11 +222,10 @@ def sweep(config: RandomFeaturesConfig, noise: float | None = None, lam: float =
         steps = check_positive_int("steps", steps, minimum=0)
         if lam > 0.0:
             raise ValueError("give either lam (ridge) or steps (early stopping), not both")
-    small = config.n <= ONE_BLAS_THREAD_UP_TO
-    with threadpool_limits(limits=1, user_api="blas") if small else contextlib.nullcontext():
-        return _sweep(config, noise, lam, steps)
+    return _sweep(config, noise, lam, steps)
 
 
+@sized_by(lambda config, *args, **kwargs: config.n)
 def _sweep(config: RandomFeaturesConfig, noise: float | None, lam: float, steps: int | None) -> RandomFeaturesSweep:
     max_features = int(config.max_ratio * config.n)
     prepared = []
@@ -308,6 +302,7 @@ def distance_decay(result: RandomFeaturesSweep, from_ratio: float = 4.0) -> floa
     return float(np.polyfit(np.log(result.num_features[far]), np.log(distance), 1)[0])
 
 
+@sized_by(lambda config, *args, **kwargs: config.n)
 def network_vs_min_norm(config: RandomFeaturesConfig, seed: int = 0, num_checkpoints: int = 10,
                         lr: float | None = None) -> dict[str, np.ndarray | float]:
     """Train a two-layer ReLU network by full-batch gradient descent and compare it with min-norm random features.
@@ -317,8 +312,6 @@ def network_vs_min_norm(config: RandomFeaturesConfig, seed: int = 0, num_checkpo
     (1/2) sum |output - one-hot|^2 over network_n training images, in float64 torch. From zero, A stays in the row
     space of the features, so GD converges to the minimum-norm fit; `lr` defaults to 1 / s_max^2 of the features.
     """
-    import torch
-
     data = load_data(config, seed)
     n, N = config.network_n, config.network_features
     if n > data["X"].shape[0]:
@@ -350,21 +343,16 @@ def network_vs_min_norm(config: RandomFeaturesConfig, seed: int = 0, num_checkpo
     checkpoints = np.unique(np.round(np.logspace(0, np.log10(config.network_steps), num_checkpoints)).astype(int))
     record = set(checkpoints.tolist())
     distance, train_loss = [], []
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # matrices this small: thread synchronisation would cost more than the arithmetic
-    try:
-        for step in range(1, config.network_steps + 1):
-            second.weight.grad = None
-            (0.5 * ((network(inputs) - targets) ** 2).sum()).backward()
-            with torch.no_grad():  # plain gradient descent; torch.optim would import torch._dynamo (seconds)
-                second.weight -= lr * second.weight.grad
-            if step in record:
-                with torch.no_grad():
-                    predictions = network(test_inputs).numpy()
-                    train_loss.append(float(((network(inputs) - targets) ** 2).sum()) / n)
-                distance.append(np.linalg.norm(predictions - target) / np.linalg.norm(target))
-    finally:
-        torch.set_num_threads(threads)
+    for step in range(1, config.network_steps + 1):
+        second.weight.grad = None
+        (0.5 * ((network(inputs) - targets) ** 2).sum()).backward()
+        with torch.no_grad():  # plain gradient descent; torch.optim would import torch._dynamo (seconds)
+            second.weight -= lr * second.weight.grad
+        if step in record:
+            with torch.no_grad():
+                predictions = network(test_inputs).numpy()
+                train_loss.append(float(((network(inputs) - targets) ** 2).sum()) / n)
+            distance.append(np.linalg.norm(predictions - target) / np.linalg.norm(target))
     return {"steps": checkpoints, "relative_distance": np.array(distance), "train_loss": np.array(train_loss),
             "n": n, "num_features": N, "condition_number": float(singular[0] / singular[-1]),
             "min_norm_test_error": float(np.mean(target.argmax(axis=1) != data["y_test"]))}
