@@ -1,8 +1,8 @@
 """Benchmark: one epoch of a ResNet18-k width sweep with ddd_utils.train against a plain per-width loop.
 
-ddd_utils keeps the data on the device, draws batches by index, and on a GPU runs the forward pass under bf16
-autocast with channels_last weights; the plain loop is what most notebooks do: a DataLoader over CPU tensors, copies
-to the device per batch, fp32. Both train the same models (Nakkiran et al.'s Adam recipe, batch 128, no
+ddd_utils keeps the data on the device, draws batches by index, and on a GPU replays each step from a CUDA graph
+under bf16 autocast with channels_last weights; the plain loop is what most notebooks do: a DataLoader over CPU
+tensors, copies to the device per batch, fp32. Both train the same models (Nakkiran et al.'s Adam recipe, batch 128, no
 augmentation) on CIFAR-10-shaped images. The images are random (this machine cannot download CIFAR-10, and the
 timing does not depend on the pixels). Prints images/s per width for both, the sweep's ratio, and the model FLOPs
 utilisation (MFU) at the largest k, from forward FLOPs per image = 2 (135168 k^2 + 27728 k) and a backward pass of
@@ -24,8 +24,9 @@ from torch.utils.data import DataLoader, TensorDataset
 from ddd_utils.models import build_model
 from ddd_utils.train import RECIPES, Recipe, TrainData, train
 
-# Dense bf16 tensor-core peaks in TFLOP/s, from the vendors' data sheets (SXM parts).
-PEAK_BF16_TFLOPS = {"H100": 989.4, "H200": 989.4, "A100": 312.0}
+# Dense bf16 tensor-core peaks in TFLOP/s, from NVIDIA's data sheets; the first name contained in the device's wins.
+PEAK_BF16_TFLOPS = {"H100 PCIe": 756.0, "H100 NVL": 835.0, "H100": 989.4, "H200": 989.4, "A100": 312.0,
+                    "L4": 121.0, "T4": 65.0}
 
 
 def forward_flops(k: int) -> float:
@@ -42,9 +43,8 @@ def synthetic_cifar(images: int, device: torch.device) -> TrainData:
 
 
 def plain_epoch(model: torch.nn.Module, data: TrainData, recipe: Recipe, device: torch.device) -> None:
-    """The baseline: a DataLoader over CPU tensors, a copy to the device per batch, fp32."""
-    loader = DataLoader(TensorDataset(data.x_train.cpu(), data.y_train.cpu()), batch_size=recipe.batch_size,
-                        shuffle=True)
+    """The baseline: a DataLoader over CPU tensors (`data` lives on the CPU), a copy to the device per batch, fp32."""
+    loader = DataLoader(TensorDataset(data.x_train, data.y_train), batch_size=recipe.batch_size, shuffle=True)
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr)
     model.train()
     for inputs, labels in loader:
@@ -64,7 +64,7 @@ METHODS = {"ddd_utils": engine_epoch, "plain": plain_epoch}
 
 def timed_epoch(method, model: torch.nn.Module, data: TrainData, recipe: Recipe, device: torch.device) -> float:
     """Seconds for one epoch of `method`, after a short warm-up epoch (cudnn autotuning, lazy initialisation)."""
-    method(model, synthetic_cifar(4 * recipe.batch_size, device), recipe, device)
+    method(model, synthetic_cifar(4 * recipe.batch_size, data.x_train.device), recipe, device)
     if device.type == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
@@ -83,18 +83,19 @@ def main() -> None:
     args = parser.parse_args()
     device = torch.device("cuda" if on_gpu else "cpu")
     torch.backends.cudnn.benchmark = True
-    data = synthetic_cifar(args.images, device)
+    datas = {"ddd_utils": synthetic_cifar(args.images, device), "plain": synthetic_cifar(args.images, "cpu")}
     recipe = Recipe(**{**RECIPES["nakkiran_adam"].__dict__, "epochs": 1})
     name = torch.cuda.get_device_name() if on_gpu else "CPU"
     print(f"ResNet18-k sweep, one epoch of {args.images} images per width, batch {recipe.batch_size}, on {name}"
-          f" ({'bf16 autocast + channels_last' if on_gpu else 'fp32'} for ddd_utils, fp32 DataLoader loop for plain)")
+          f" ({'CUDA graphs, bf16 autocast, channels_last' if on_gpu else 'fp32'} for ddd_utils, fp32 DataLoader "
+          "loop for plain)")
     totals = dict.fromkeys(METHODS, 0.0)
     for k in args.widths:
         seconds = {}
         for label, method in METHODS.items():
             torch.manual_seed(0)
             model = build_model("resnet18", k, (3, 32, 32), 10).to(device)
-            seconds[label] = timed_epoch(method, model, data, recipe, device)
+            seconds[label] = timed_epoch(method, model, datas[label], recipe, device)
             totals[label] += seconds[label]
         rates = {label: args.images / seconds[label] for label in METHODS}
         print(f"  k = {k:3d}: ddd_utils {rates['ddd_utils']:9.0f} img/s, plain {rates['plain']:9.0f} img/s, "

@@ -8,6 +8,8 @@ noise levels of a sweep train together as stacked models (`train_many`), one opt
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import time
 from collections.abc import Sequence
@@ -21,6 +23,9 @@ from ddd_utils._checks import check_nonnegative, check_positive_int
 from ddd_utils.models.stacked import Single, stack_models
 
 OPTIMIZERS = ("adam", "sgd")
+WARMUP_STEPS = 3  # eager steps (then undone) before a CUDA graph is captured: they allocate what the step needs
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -80,25 +85,44 @@ def log_spaced_epochs(epochs: int, count: int) -> list[int]:
     return sorted(set(grid) | {epochs})
 
 
-def _make_optimizer(parameters: list[torch.nn.Parameter], recipe: Recipe) -> torch.optim.Optimizer:
+def _make_optimizer(parameters: list[torch.nn.Parameter], recipe: Recipe, capturable: bool
+                    ) -> torch.optim.Optimizer:
+    """The recipe's optimizer; `capturable` keeps Adam's step count on the GPU, as a CUDA graph needs."""
     if recipe.optimizer == "adam":
-        return torch.optim.Adam(parameters, lr=recipe.lr, weight_decay=recipe.weight_decay, foreach=True)
-    return torch.optim.SGD(parameters, lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
+        return torch.optim.Adam(parameters, lr=recipe.lr, weight_decay=recipe.weight_decay, foreach=True,
+                                capturable=capturable)
+    return torch.optim.SGD(parameters, lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay,
+                           foreach=True)
 
 
-def _augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Random 4-pixel-padded crops and horizontal flips of an NCHW batch, on its own device."""
+def _epoch_table(generators: list[torch.Generator], n: int, augment: bool, device: torch.device) -> torch.Tensor:
+    """Every random draw of one epoch, made on the CPU from each model's generator and moved once: a (K, M, n) table
+    of the batch order and, with augmentation, each position's crop offsets (0..8) and flip (0/1). Steps slice it,
+    so no step waits on a host-to-device copy (and a CUDA graph can replay them)."""
+    rows = []
+    for generator in generators:
+        draws = [torch.randperm(n, generator=generator)]
+        if augment:
+            draws += [torch.randint(0, 9, (n,), generator=generator), torch.randint(0, 9, (n,), generator=generator),
+                      (torch.rand(n, generator=generator) < 0.5).long()]
+        rows.append(torch.stack(draws))
+    table = torch.stack(rows, dim=1)
+    if device.type == "cuda":
+        table = table.pin_memory()
+    return table.to(device, non_blocking=True)
+
+
+def _augment(images: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
+    """4-pixel-padded crops at offsets (dy, dx) and horizontal flips where `flip`, of an NCHW batch (all on one
+    device; the offsets are per image)."""
     n, _, height, width = images.shape
     padded = F.pad(images, (4, 4, 4, 4))
-    dy = torch.randint(0, 9, (n,), generator=generator).to(images.device)
-    dx = torch.randint(0, 9, (n,), generator=generator).to(images.device)
     rows = (dy[:, None] + torch.arange(height, device=images.device))[:, None, :, None]
     cols = (dx[:, None] + torch.arange(width, device=images.device))[:, None, None, :]
     batch = torch.arange(n, device=images.device)[:, None, None, None]
     channels = torch.arange(images.shape[1], device=images.device)[None, :, None, None]
     crops = padded[batch, channels, rows, cols]
-    flip = (torch.rand(n, generator=generator) < 0.5).to(images.device)
-    return torch.where(flip[:, None, None, None], crops.flip(-1), crops)
+    return torch.where(flip.bool()[:, None, None, None], crops.flip(-1), crops)
 
 
 @torch.no_grad()
@@ -123,7 +147,7 @@ def _evaluate_stack(stack: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, pe
         else:
             part = x[start:start + batch_size]
             inputs = part.unsqueeze(0).expand(num_models, *part.shape)
-        with _autocast(x.device):
+        with _full_precision(x.device):
             logits = stack(inputs).float()
         target = y[:, start:start + batch_size]
         wrong.append(logits.argmax(dim=-1) != target)
@@ -132,8 +156,19 @@ def _evaluate_stack(stack: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, pe
 
 
 def _autocast(device: torch.device):
-    """bf16 autocast on a GPU (tensor cores); plain fp32 elsewhere (CPUs gain little and lose bit-exactness)."""
-    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+    """bf16 autocast for training steps on a GPU (tensor cores); plain fp32 elsewhere (CPUs gain little and lose
+    bit-exactness). No weight-cast cache: it would not survive a CUDA graph's capture."""
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda", cache_enabled=False)
+
+
+def _full_precision(device: torch.device):
+    """Evaluations in true fp32 on every device (no bf16, no TF32 convolutions), so that a record's errors do not
+    depend on where it was trained."""
+    if device.type != "cuda":
+        return contextlib.nullcontext()
+    cudnn = torch.backends.cudnn
+    return cudnn.flags(enabled=cudnn.enabled, benchmark=cudnn.benchmark, deterministic=cudnn.deterministic,
+                       allow_tf32=False)
 
 
 def _save_atomically(state: dict, path: Path) -> None:
@@ -159,7 +194,8 @@ HISTORY_KEYS = ("epoch", "train_error", "train_loss", "corrupted_error", "test_e
 
 
 def train(model: torch.nn.Module, data: TrainData, recipe: Recipe, seed: int, eval_epochs: Sequence[int] | None = None,
-          checkpoint: Path | None = None, checkpoint_every: int = 0, progress: bool = False) -> dict[str, list]:
+          checkpoint: Path | None = None, checkpoint_every: int = 0, progress: bool = False, cuda_graphs: bool = True
+          ) -> dict[str, list]:
     """Train `model` on `data` with `recipe`; return its history at `eval_epochs` (default: every epoch).
 
     The history holds, per evaluated epoch: train error and loss on the (noisy) training labels, the train error on
@@ -168,19 +204,124 @@ def train(model: torch.nn.Module, data: TrainData, recipe: Recipe, seed: int, ev
     at the end, and a run that finds a checkpoint resumes from it: on the CPU the result is bit-for-bit the same as
     an uninterrupted run.
     """
-    return train_many([model], [data], recipe, [seed], eval_epochs, checkpoint, checkpoint_every, progress)[0]
+    return train_many([model], [data], recipe, [seed], eval_epochs, checkpoint, checkpoint_every, progress,
+                      cuda_graphs)[0]
+
+
+class _Steps:
+    """The optimizer steps of one group of stacks. On the CPU each step runs eagerly; on a GPU each batch size's
+    step (forward, backward and optimizer, for every stack at once) is captured once as a CUDA graph and replayed,
+    which removes the per-kernel launch cost that dominates small models. Eager and graphed steps compute the same
+    thing; a graph is captured again when the learning rate changes, and if capture fails training goes on eagerly."""
+
+    def __init__(self, stacks, x_train: torch.Tensor, per_model: bool, y_train: torch.Tensor, recipe: Recipe,
+                 images: bool, use_graphs: bool):
+        self.stacks, self.x_train, self.per_model, self.recipe = stacks, x_train, per_model, recipe
+        self.device = y_train.device
+        self.augment = recipe.augment and images
+        self.rows = [torch.tensor(indices, device=self.device) for indices, _ in stacks]  # each stack's models
+        # torch.cat(logits) below puts the models in stack order: the labels are gathered in that order too.
+        self.stacked_order = torch.cat(self.rows)
+        self.labels = y_train[self.stacked_order]
+        self.parameters = [p for _, stack in stacks for p in stack.parameters()]
+        self.optimizer = _make_optimizer(self.parameters, recipe, capturable=use_graphs)
+        self.use_graphs = use_graphs
+        self.graphs: dict[int, tuple] = {}  # batch size -> (graph, static step table, learning rate)
+
+    def __call__(self, table: torch.Tensor) -> None:
+        """One step on the (K, M, B) slice of the epoch table."""
+        if not self.use_graphs:
+            return self._compute(table)
+        size, lr = table.shape[-1], self.optimizer.param_groups[0]["lr"]
+        if size not in self.graphs or self.graphs[size][2] != lr:
+            self._capture(table)
+        if not self.use_graphs:  # capture failed
+            return self._compute(table)
+        graph, static, _ = self.graphs[size]
+        static.copy_(table)
+        graph.replay()
+
+    def _compute(self, table: torch.Tensor) -> None:
+        batch = table[0]  # (M, B): model m's examples for this step
+        logits = []
+        for (_, stack), rows in zip(self.stacks, self.rows, strict=True):
+            inputs = self.x_train[rows[:, None], batch[rows]] if self.per_model else self.x_train[batch[rows]]
+            if self.augment:
+                dy, dx, flip = (table[k][rows].flatten() for k in (1, 2, 3))
+                inputs = _augment(inputs.flatten(0, 1), dy, dx, flip).view(inputs.shape)
+            with _autocast(self.device):
+                logits.append(stack(inputs))
+        labels = self.labels.gather(1, batch[self.stacked_order])
+        # Summed over models, each model's loss is its own batch mean: the gradients stay independent.
+        loss = F.cross_entropy(torch.cat(logits).flatten(0, 1).float(), labels.flatten(),
+                               reduction="sum") / batch.shape[1]
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+
+    def _state_tensors(self) -> list[torch.Tensor]:
+        """Everything a step changes: parameters, buffers (BatchNorm statistics) and the optimizer's state."""
+        tensors = list(self.parameters) + [b for _, stack in self.stacks for b in stack.buffers()]
+        return tensors + [t for state in self.optimizer.state.values() for t in state.values() if torch.is_tensor(t)]
+
+    def _capture(self, table: torch.Tensor) -> None:
+        """Warm up on a side stream, undo the warm-up, then record one step into a CUDA graph."""
+        # detach(): a clone that autograd tracks would make each parameter's gradient accumulator now, on this
+        # stream, and keep it alive into the capture, which it would then invalidate.
+        before = {id(t): t.detach().clone() for t in self._state_tensors()}
+        static = table.clone()
+        # Warm-up and capture share one stream: autograd remembers the stream on which a parameter's gradient
+        # accumulator was made, and capture fails if a backward pass has to reach back to another stream.
+        stream = _capture_stream(self.device)
+        try:
+            stream.wait_stream(torch.cuda.current_stream(self.device))
+            with torch.cuda.stream(stream):
+                for _ in range(WARMUP_STEPS):
+                    self._compute(static)
+            torch.cuda.current_stream(self.device).wait_stream(stream)
+            self._restore(before)
+            graph = torch.cuda.CUDAGraph()
+            self.optimizer.zero_grad(set_to_none=True)  # the graph's own pool holds the gradients
+            with torch.cuda.graph(graph, stream=stream):
+                self._compute(static)
+        except RuntimeError as error:  # e.g. an operation that cannot be captured: train eagerly instead
+            log.warning("CUDA graph capture failed (%s); training eagerly", error)
+            torch.cuda.synchronize(self.device)
+            self._restore(before)
+            self.use_graphs = False
+            return
+        self.graphs[table.shape[-1]] = (graph, static, self.optimizer.param_groups[0]["lr"])
+
+    @torch.no_grad()
+    def _restore(self, before: dict[int, torch.Tensor]) -> None:
+        """Put back the state saved before a warm-up. Optimizer state the warm-up created is zeroed, which for
+        Adam (zero moments, step 0) and SGD with momentum (zero buffer) is the same as not having it yet."""
+        for tensor in self._state_tensors():
+            saved = before.get(id(tensor))
+            tensor.copy_(saved) if saved is not None else tensor.zero_()
+
+
+_capture_streams: dict[torch.device, torch.cuda.Stream] = {}
+
+
+def _capture_stream(device: torch.device) -> torch.cuda.Stream:
+    """One side stream per GPU for every warm-up and capture of the process."""
+    if device not in _capture_streams:
+        _capture_streams[device] = torch.cuda.Stream(device)
+    return _capture_streams[device]
 
 
 def train_many(models: Sequence[torch.nn.Module], datas: Sequence[TrainData], recipe: Recipe, seeds: Sequence[int],
                eval_epochs: Sequence[int] | None = None, checkpoint: Path | None = None, checkpoint_every: int = 0,
-               progress: bool = False) -> list[dict[str, list]]:
+               progress: bool = False, cuda_graphs: bool = True) -> list[dict[str, list]]:
     """Train independent models together, model m on `datas[m]` with seed `seeds[m]`; return their histories.
 
     Models of one shape (MLPs or CNN5s of one width) are stacked into one module (`ddd_utils.models.stacked`) and
     every stack takes its step at once, while each model keeps its own batch order, augmentation and labels: the
     result equals `train` on each model alone up to float rounding, for a fraction of the per-step overhead. The
     histories are `train`'s, with "seconds" the wall time of the whole group; checkpoints cover the whole group.
-    On a GPU, the forward pass runs under bf16 autocast and image models use channels_last.
+    On a GPU, training steps run under bf16 autocast, image models use channels_last, and with `cuda_graphs` each
+    step is replayed from a CUDA graph (see `_Steps`); evaluations are fp32 everywhere.
     """
     from tqdm.auto import tqdm
 
@@ -204,10 +345,9 @@ def train_many(models: Sequence[torch.nn.Module], datas: Sequence[TrainData], re
     if device.type == "cuda" and images:
         for _, stack in stacks:
             stack.to(memory_format=torch.channels_last)
-    members = [torch.tensor(indices, device=device) for indices, _ in stacks]
-    stacked_order = torch.cat(members)  # the models in the order the stacks return their logits
-    labels_by_stack = y_train[stacked_order]
-    optimizer = _make_optimizer([p for _, stack in stacks for p in stack.parameters()], recipe)
+    steps = _Steps(stacks, x_train, train_per_model, y_train, recipe, images,
+                   use_graphs=cuda_graphs and device.type == "cuda")
+    optimizer = steps.optimizer
     generators = [torch.Generator().manual_seed(seed) for seed in seeds]  # batch order and augmentation, on the CPU
     histories: list[dict[str, list]] = [{name: [] for name in HISTORY_KEYS} for _ in models]
     first_epoch, elapsed = 1, 0.0
@@ -228,26 +368,14 @@ def train_many(models: Sequence[torch.nn.Module], datas: Sequence[TrainData], re
                 group["lr"] = recipe.lr * 0.1 ** ((epoch - 1) // recipe.lr_drop_every)
         for _, stack in stacks:
             stack.train()
-        orders = torch.stack([torch.randperm(n, generator=generator) for generator in generators]).to(device)
+        table = _epoch_table(generators, n, recipe.augment and images, device)
         for begin in range(0, n, recipe.batch_size):
-            batch = orders[:, begin:begin + recipe.batch_size]  # (M, B): model m's examples for this step
-            logits = []
-            for (indices, stack), rows in zip(stacks, members, strict=True):
-                inputs = x_train[rows[:, None], batch[rows]] if train_per_model else x_train[batch[rows]]
-                if recipe.augment and images:
-                    inputs = torch.stack([_augment(inputs[j], generators[m]) for j, m in enumerate(indices)])
-                with _autocast(device):
-                    logits.append(stack(inputs))
-            labels = labels_by_stack.gather(1, batch[stacked_order])
-            # Summed over models, each model's loss is its own batch mean: the gradients stay independent.
-            loss = F.cross_entropy(torch.cat(logits).flatten(0, 1).float(), labels.flatten(),
-                                   reduction="sum") / batch.shape[1]
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            steps(table[:, :, begin:begin + recipe.batch_size])
         if epoch in eval_epochs:
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)  # the clock must not run ahead of the queued steps
             seconds = time.perf_counter() - start
-            for (indices, stack), rows in zip(stacks, members, strict=True):
+            for (indices, stack), rows in zip(stacks, steps.rows, strict=True):
                 train_outcome = _evaluate_stack(stack, x_train[rows] if train_per_model else x_train, y_train[rows],
                                                 train_per_model)
                 test_outcome = _evaluate_stack(stack, x_test[rows] if test_per_model else x_test, y_test[rows],

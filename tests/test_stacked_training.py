@@ -136,3 +136,38 @@ def test_a_job_of_runs_with_different_recipes_is_refused():
     configs = mnist1d_sweep.run_configs(mnist1d_sweep.PRESETS["smoke"])
     with pytest.raises(ValueError, match="share"):
         mnist1d_sweep.run([configs[0], {**configs[1], "epochs": 7}])
+
+
+@pytest.mark.parametrize("make", [lambda: MLP(40, 8, 10), lambda: CNN5(2, 10, in_channels=1, dims=1),
+                                  lambda: CNN5(2, 10, in_channels=3, dims=2)], ids=["mlp", "cnn5-1d", "cnn5-2d"])
+def test_a_stack_lives_where_its_models_live(make):
+    # On a GPU the stack's new layers were once built on the CPU beside CUDA models; `meta` stands in for the GPU.
+    models = [make().to("meta") for _ in range(3)]
+    (_, stack), = stack_models(models)
+    for name, tensor in [*stack.named_parameters(), *stack.named_buffers()]:
+        assert tensor.device.type == "meta", name
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_undoing_a_graph_warm_up_leaves_the_training_untouched(optimizer):
+    # Before a CUDA graph is captured, a few eager steps warm it up and are undone; what they created in the
+    # optimizer is zeroed. The next step must then equal the first step of a run that never warmed up.
+    recipe = training.Recipe(optimizer=optimizer, lr=1e-2, batch_size=32, epochs=1)
+    runs = []
+    for warm_up in (False, True):
+        models, datas, seeds = sweep_models("cnn5", RUNS[:3])
+        x, per_model = training._shared_or_stacked([d.x_train for d in datas])
+        steps = training._Steps(stack_models(models), x, per_model, torch.stack([d.y_train for d in datas]),
+                                recipe, images=False, use_graphs=False)
+        table = training._epoch_table([torch.Generator().manual_seed(s) for s in seeds], 200, False, x.device)
+        batch = table[:, :, :32]
+        if warm_up:
+            before = {id(t): t.detach().clone() for t in steps._state_tensors()}
+            for _ in range(training.WARMUP_STEPS):
+                steps._compute(table[:, :, 32:64])
+            steps._restore(before)
+        steps(batch)
+        steps(table[:, :, 64:96])
+        runs.append([t.clone() for _, stack in steps.stacks for t in stack.state_dict().values()])
+    for cold, warm in zip(*runs, strict=True):
+        assert torch.equal(cold, warm)

@@ -123,19 +123,22 @@ def _train_together(models: list, datas: list[TrainData], seeds: list[int], sett
 def weight_reuse_sweep(config: MNIST1DSweepConfig, noise: float) -> list[dict]:
     """Belkin et al.'s protocol for the MLP: train the widths in increasing order, each starting from the previous
     width's trained weights (new weights ~ N(0, 0.01)), instead of from scratch. Every seed of `config` follows its
-    own chain; the seeds of one width train together. Returns one record per (seed, width)."""
+    own chain; the seeds of one width train together, on the GPU if there is one. Returns one record per
+    (seed, width)."""
     if config.model != "mlp":
         raise ValueError(f"weight reuse is defined here for model 'mlp' only; got {config.model!r}")
-    datas = [training_data(config.n_train, noise, seed) for seed in config.seeds]
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    datas = [training_data(config.n_train, noise, seed).to(device) for seed in config.seeds]
     shared = run_configs(config)[0]
     records, previous = [], None
     for width in sorted(config.widths):
         models = []
         for i, seed in enumerate(config.seeds):
             torch.manual_seed(seed)
-            models.append(build_model("mlp", width, (SIGNAL_LENGTH,), NUM_CLASSES))
+            model = build_model("mlp", width, (SIGNAL_LENGTH,), NUM_CLASSES)
             if previous is not None:
-                grow_from(models[-1], previous[i])
+                grow_from(model, previous[i])  # new weights drawn on the CPU, as everywhere
+            models.append(model.to(device))
         histories = _train_together(models, datas, list(config.seeds), shared)
         for seed, history in zip(config.seeds, histories, strict=True):
             records.append({"config": {**shared, "width": width, "noise": noise, "seed": seed, "weight_reuse": True},

@@ -31,7 +31,7 @@ class CNN5(nn.Module):
         in_channels = check_positive_int("in_channels", in_channels)
         if dims not in _LAYERS:
             raise ValueError(f"dims must be 1 (signals) or 2 (images); got {dims!r}")
-        self.dims = dims
+        self.dims, self.width = dims, k
         conv, norm, pool, global_pool = _LAYERS[dims]
         channels = [in_channels, k, 2 * k, 4 * k, 8 * k]
         layers: list[nn.Module] = []

@@ -33,6 +33,12 @@ def _check_same_layout(models: Sequence[nn.Module], kind: type) -> None:
         raise ValueError("models must have identical shapes (the same width and input size) to be stacked")
 
 
+def _where(model_layer: nn.Module, new_layer: nn.Module) -> nn.Module:
+    """`new_layer` (built on `meta`: no random initialisation, which it does not need) moved, uninitialised, to the
+    device and dtype of `model_layer`'s weights: a GPU, or `meta` in the tests. Every value is copied in after."""
+    return new_layer.to_empty(device=model_layer.weight.device).to(model_layer.weight.dtype)
+
+
 class StackedMLP(nn.Module):
     """M MLPs of one shape: layer weights (M, fan_in, fan_out), applied to inputs (M, B, ...) by batched products."""
 
@@ -75,12 +81,14 @@ class StackedCNN5(nn.Module):
         with torch.no_grad():
             for i, layer in enumerate(models[0].net[:-2]):  # everything before Flatten and the linear head
                 if isinstance(layer, (nn.Conv1d, nn.Conv2d)):
-                    grouped = type(layer)(layer.in_channels * self.num_models, layer.out_channels * self.num_models,
-                                          layer.kernel_size, padding=layer.padding, bias=False, groups=self.num_models)
+                    grouped = _where(layer, type(layer)(
+                        layer.in_channels * self.num_models, layer.out_channels * self.num_models, layer.kernel_size,
+                        padding=layer.padding, bias=False, groups=self.num_models, device="meta"))
                     grouped.weight.copy_(torch.cat([model.net[i].weight for model in models]))
                     body.append(grouped)
                 elif isinstance(layer, nn.modules.batchnorm._BatchNorm):
-                    norm = type(layer)(layer.num_features * self.num_models, eps=layer.eps, momentum=layer.momentum)
+                    norm = _where(layer, type(layer)(layer.num_features * self.num_models, eps=layer.eps,
+                                                     momentum=layer.momentum, device="meta"))
                     for name in ("weight", "bias", "running_mean", "running_var"):
                         getattr(norm, name).copy_(torch.cat([getattr(model.net[i], name) for model in models]))
                     norm.num_batches_tracked.copy_(layer.num_batches_tracked)
@@ -134,16 +142,23 @@ class Single(nn.Module):
 
 
 STACKED = {MLP: StackedMLP, CNN5: StackedCNN5}
+# Stack CNN5s up to this width; wider ones train side by side, unstacked (still in one step with their job). Measured
+# on an H200 with `benchmarks/cnn5_sweep.py --stacking` (eight models, eager steps): stacking was 3.06x faster at
+# k = 4, 2.31x at k = 16 and 1.12x at k = 64. With CUDA-graphed steps grouped convolutions were reported slower than
+# separate ones at k = 64 (issue 10's measurements): measure again there before raising this.
+CNN5_STACK_UP_TO = 64
 
 
 def stack_models(models: Sequence[nn.Module]) -> list[tuple[list[int], nn.Module]]:
     """Group `models` into stacks of identical shape: a list of (indices into `models`, stacked module).
 
-    MLPs and CNN5s of one shape share a stack; any other model gets a stack of its own.
+    MLPs, and CNN5s of width up to CNN5_STACK_UP_TO, of one shape share a stack; any other model gets a stack of
+    its own.
     """
     groups: dict[tuple, list[int]] = {}
     for index, model in enumerate(models):
-        key = _layout(model) if type(model) in STACKED else ("alone", index)
+        stackable = type(model) in STACKED and not (isinstance(model, CNN5) and model.width > CNN5_STACK_UP_TO)
+        key = _layout(model) if stackable else ("alone", index)
         groups.setdefault(key, []).append(index)
     stacks = []
     for indices in groups.values():
