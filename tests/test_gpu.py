@@ -40,7 +40,7 @@ def mnist1d_job(model: str, widths, seeds, n_train: int = 400):
 
 
 @pytest.mark.parametrize("family", ["mlp", "cnn5-1d", "cnn5-2d", "resnet18"])
-def test_every_model_family_trains_on_the_gpu(family):
+def test_every_model_family_trains_on_the_gpu_from_cuda_graphs(family, caplog):
     if family in ("mlp", "cnn5-1d"):
         models, datas, seeds = mnist1d_job(family.split("-")[0], widths=(2, 4), seeds=(0, 1))
         recipe = RECIPE
@@ -51,6 +51,7 @@ def test_every_model_family_trains_on_the_gpu(family):
         recipe = training.Recipe(optimizer="adam", lr=1e-3, batch_size=64, epochs=2, augment=True)
     models = [model.to(CUDA) for model in models]
     histories = training.train_many(models, [d.to(CUDA) for d in datas], recipe, seeds)
+    assert "capture failed" not in caplog.text  # the steps ran from CUDA graphs, not the eager fallback
     for model, history in zip(models, histories, strict=True):
         assert all(p.device.type == "cuda" and torch.isfinite(p).all() for p in model.parameters())
         assert history["epoch"] == [1, 2] and all(0.0 <= e <= 1.0 for e in history["train_error"])
