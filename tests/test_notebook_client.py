@@ -4,6 +4,7 @@ watchdog; and a widget-heavy notebook executed many times under load without a s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import multiprocessing
 import sys
@@ -46,18 +47,26 @@ def guard(request):
         notebook_client.install_reply_guard()
 
 
-async def reply_while_client_sends(send_during_reply, wait: float = 3.0):
-    """A shell channel awaits a reply; the 'kernel' (a ROUTER) replies while the client's event loop is busy, and
-    the client then sends a message (as nbclient does when it mirrors an Output widget). Returns the seconds the
-    await took, or None if it never completed."""
-    context = zmq.asyncio.Context()
+@contextlib.contextmanager
+def shell_channel_and_kernel():
+    """A client's asyncio shell channel (a DEALER) connected to a stand-in kernel (a blocking ROUTER)."""
     kernel = zmq.Context.instance().socket(zmq.ROUTER)
     port = kernel.bind_to_random_port("tcp://127.0.0.1")
-    client = context.socket(zmq.DEALER)
+    client = zmq.asyncio.Context().socket(zmq.DEALER)
     client.connect(f"tcp://127.0.0.1:{port}")
     session = Session(key=b"")
-    shell = AsyncZMQSocketChannel(client, session)
     try:
+        yield AsyncZMQSocketChannel(client, session), kernel, session
+    finally:
+        client.close(0)
+        kernel.close(0)
+
+
+async def reply_while_client_sends(send_during_reply, wait: float = 3.0):
+    """A shell channel awaits a reply; the 'kernel' replies while the client's event loop is busy, and the client
+    then sends a message (as nbclient does when it mirrors an Output widget). Returns the seconds the await took,
+    or None if it never completed."""
+    with shell_channel_and_kernel() as (shell, kernel, session):
         shell.send(session.msg("kernel_info_request"))
         identity = kernel.recv_multipart()[0]
         waiter = asyncio.ensure_future(shell.get_msg())
@@ -69,9 +78,6 @@ async def reply_while_client_sends(send_during_reply, wait: float = 3.0):
         done, _ = await asyncio.wait([waiter], timeout=wait)
         waiter.cancel()
         return time.monotonic() - start if done else None
-    finally:
-        client.close(0)
-        kernel.close(0)
 
 
 def send_through_channel(shell, session):
@@ -104,23 +110,13 @@ def test_short_polls_recover_a_wake_up_lost_any_other_way(guard):
 
 async def wait_for_a_reply_that_never_comes(kernel_statuses, timeout: float = 10.0):
     """Send an execute_request, feed the iopub statuses the 'kernel' reports, and wait for a reply never sent."""
-    context = zmq.asyncio.Context()
-    kernel = zmq.Context.instance().socket(zmq.ROUTER)
-    port = kernel.bind_to_random_port("tcp://127.0.0.1")
-    client = context.socket(zmq.DEALER)
-    client.connect(f"tcp://127.0.0.1:{port}")
-    session = Session(key=b"")
-    shell = AsyncZMQSocketChannel(client, session)
-    try:
+    with shell_channel_and_kernel() as (shell, _, session):
         request = session.msg("execute_request", {"code": "\nslow_cell()\nmore()"})
         shell.send(request)
         for state, parent in kernel_statuses:
             status = session.msg("status", {"execution_state": state}, parent=request if parent else None)
             notebook_client._observe(shell, status)
         return await asyncio.wait_for(shell.get_msg(), timeout=timeout)
-    finally:
-        client.close(0)
-        kernel.close(0)
 
 
 @pytest.mark.parametrize("guard", [True], indirect=True)
