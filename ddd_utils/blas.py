@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
-import numpy  # noqa: F401  (loaded first, so that the controller below finds its BLAS)
+import numpy  # loaded first, so that the controller below finds its BLAS
 import scipy.linalg  # noqa: F401  (scipy ships its own OpenBLAS)
 from threadpoolctl import ThreadpoolController  # a dependency of scikit-learn
 
@@ -59,6 +59,16 @@ def sized_by(size_of: Callable[..., int]) -> Callable[[F], F]:
         return wrapper
 
     return decorate
+
+
+def rows_of_first_argument(X, *args, **kwargs) -> int:
+    """Size for `sized_by` of a solver called as f(X, ...): the rows of its design matrix."""
+    return numpy.shape(X)[0]
+
+
+def config_n(config, *args, **kwargs) -> int:
+    """Size for `sized_by` of an experiment called as f(config, ...): its training-set size n."""
+    return config.n
 
 
 def spare_one_core(function: F) -> F:

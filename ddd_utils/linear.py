@@ -13,7 +13,7 @@ import numpy as np
 import scipy.linalg
 
 from ddd_utils._checks import as_design_and_targets, check_nonnegative, check_positive_int
-from ddd_utils.blas import sized_by
+from ddd_utils.blas import rows_of_first_argument, sized_by
 
 
 def default_rcond(X: np.ndarray) -> float:
@@ -21,7 +21,7 @@ def default_rcond(X: np.ndarray) -> float:
     return max(X.shape) * np.finfo(np.float64).eps
 
 
-@sized_by(lambda X, *args, **kwargs: np.shape(X)[0])
+@sized_by(rows_of_first_argument)
 def min_norm(X, y, rcond: float | None = None) -> np.ndarray:
     """Minimum-norm least-squares solution w = X^+ y (the limit of gradient descent from zero).
 
@@ -44,7 +44,7 @@ def _min_norm(X: np.ndarray, y: np.ndarray, rcond: float | None) -> np.ndarray:
     return Vt[keep].T @ _divide_rows(U[:, keep].T @ y, s[keep])
 
 
-@sized_by(lambda X, *args, **kwargs: np.shape(X)[0])
+@sized_by(rows_of_first_argument)
 def ridge(X, y, lam: float) -> np.ndarray:
     """Ridge solution: argmin_w ||X w - y||^2 + lam ||w||^2 (sum of squares, not mean); lam = 0 gives min_norm."""
     X, y = as_design_and_targets(X, y)
@@ -59,7 +59,7 @@ def _ridge(X: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
     return Vt.T @ (s / (s**2 + lam) * (U.T @ y).T).T
 
 
-@sized_by(lambda X, *args, **kwargs: np.shape(X)[0])
+@sized_by(rows_of_first_argument)
 def gradient_descent(X, y, steps: int, lr: float | None = None, w0=None) -> np.ndarray:
     """Run `steps` of gradient descent on (1/2) ||X w - y||^2 from `w0` (zeros by default); return the weights.
 
@@ -233,7 +233,7 @@ def _fit_beyond_n(X, y, X_test, ps, lam: float, rcond: float | None, accumulate_
         yield _outcome(X[:, :p], X_test[:, :p], w)
 
 
-@sized_by(lambda X, *args, **kwargs: np.shape(X)[0])
+@sized_by(rows_of_first_argument)
 def ridge_sweep(X, y, X_test, y_test, num_features, lam: float = 0.0, rcond: float | None = None,
                 keep_predictions: bool = False) -> SweepFit:
     """Fit min-norm (lam = 0) or ridge on the first p columns, for every p in `num_features`; float64 throughout.
@@ -271,7 +271,7 @@ def ridge_sweep(X, y, X_test, y_test, num_features, lam: float = 0.0, rcond: flo
                     np.stack([train for _, train, _ in outcomes]))
 
 
-@sized_by(lambda X, *args, **kwargs: np.shape(X)[0])
+@sized_by(rows_of_first_argument)
 def min_norm_sweep(X, y, X_test, y_test, num_features, rcond: float | None = None,
                    keep_predictions: bool = False) -> SweepFit:
     """Test MSE (and train MSE, weight norm) of the minimum-norm fit on the first p columns, for every p.

@@ -9,6 +9,7 @@ noise levels of a sweep train together as stacked models (`train_many`), one opt
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import time
@@ -298,17 +299,16 @@ class _Steps:
         Adam (zero moments, step 0) and SGD with momentum (zero buffer) is the same as not having it yet."""
         for tensor in self._state_tensors():
             saved = before.get(id(tensor))
-            tensor.copy_(saved) if saved is not None else tensor.zero_()
+            if saved is None:
+                tensor.zero_()
+            else:
+                tensor.copy_(saved)
 
 
-_capture_streams: dict[torch.device, torch.cuda.Stream] = {}
-
-
+@functools.cache
 def _capture_stream(device: torch.device) -> torch.cuda.Stream:
     """One side stream per GPU for every warm-up and capture of the process."""
-    if device not in _capture_streams:
-        _capture_streams[device] = torch.cuda.Stream(device)
-    return _capture_streams[device]
+    return torch.cuda.Stream(device)
 
 
 def train_many(models: Sequence[torch.nn.Module], datas: Sequence[TrainData], recipe: Recipe, seeds: Sequence[int],

@@ -10,6 +10,7 @@ import copy
 
 import pytest
 import torch
+from test_stacked_training import train_until_killed
 
 from ddd_utils import train as training
 from ddd_utils.experiments import mnist1d_sweep
@@ -87,19 +88,9 @@ def test_a_cuda_checkpoint_resumes(tmp_path, monkeypatch):
     gpu_datas = [d.to(CUDA) for d in datas]
     uninterrupted = [copy.deepcopy(m).to(CUDA) for m in models]
     expected = training.train_many(uninterrupted, gpu_datas, recipe, seeds)
-    save = training._save_atomically
-
-    def crash_after_epoch_two(state, path):
-        save(state, path)
-        if state["epoch"] == 2:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(training, "_save_atomically", crash_after_epoch_two)
     checkpoint = tmp_path / "job.pt"
-    with pytest.raises(KeyboardInterrupt):
-        training.train_many([copy.deepcopy(m).to(CUDA) for m in models], gpu_datas, recipe, seeds,
-                            checkpoint=checkpoint, checkpoint_every=2)
-    monkeypatch.undo()
+    train_until_killed(monkeypatch, [copy.deepcopy(m).to(CUDA) for m in models], gpu_datas, recipe, seeds,
+                       checkpoint)
     resumed = [build_model("cnn5", 4, (40,), 10).to(CUDA) for _ in models]  # other weights: all from the file
     histories = training.train_many(resumed, gpu_datas, recipe, seeds, checkpoint=checkpoint)
     for history, reference in zip(histories, expected, strict=True):

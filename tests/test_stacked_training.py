@@ -89,24 +89,28 @@ def test_models_are_stacked_by_shape_and_others_stand_alone():
         StackedMLP([MLP(40, 4, 10), MLP(40, 8, 10)])
 
 
+def train_until_killed(monkeypatch, models, datas, recipe, seeds, checkpoint, epoch: int = 2) -> None:
+    """Train with a checkpoint every `epoch` epochs and kill the job right after the first one is written."""
+    save = training._save_atomically
+
+    def crash_after_first_checkpoint(state, path):
+        save(state, path)
+        if state["epoch"] == epoch:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "_save_atomically", crash_after_first_checkpoint)
+    with pytest.raises(KeyboardInterrupt):
+        training.train_many(models, datas, recipe, seeds, checkpoint=checkpoint, checkpoint_every=epoch)
+    monkeypatch.undo()
+
+
 def test_train_many_resumes_bit_for_bit(tmp_path, monkeypatch):
     recipe = training.Recipe(optimizer="adam", lr=3e-3, batch_size=32, epochs=4)
     uninterrupted_models, datas, seeds = sweep_models("mlp", RUNS[:3])
     uninterrupted = training.train_many(uninterrupted_models, datas, recipe, seeds)
 
-    save = training._save_atomically
-
-    def crash_after_first_checkpoint(state, path):
-        save(state, path)
-        if state["epoch"] == 2:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(training, "_save_atomically", crash_after_first_checkpoint)
     checkpoint = tmp_path / "job.pt"
-    with pytest.raises(KeyboardInterrupt):
-        training.train_many(sweep_models("mlp", RUNS[:3])[0], datas, recipe, seeds, checkpoint=checkpoint,
-                            checkpoint_every=2)
-    monkeypatch.undo()
+    train_until_killed(monkeypatch, sweep_models("mlp", RUNS[:3])[0], datas, recipe, seeds, checkpoint)
     fresh = [build_model("mlp", width, (40,), 10) for width, _, _ in RUNS[:3]]  # other weights: all from the file
     resumed = training.train_many(fresh, datas, recipe, seeds, checkpoint=checkpoint, checkpoint_every=2)
     for before, after in zip(uninterrupted, resumed, strict=True):

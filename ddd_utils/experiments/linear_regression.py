@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ddd_utils._checks import check_nonnegative, check_positive_int, check_probability
-from ddd_utils.blas import sized_by
+from ddd_utils.blas import config_n, sized_by
 from ddd_utils.data import random_direction, sample_gaussian_regression
 from ddd_utils.linear import min_norm, ridge_sweep
 from ddd_utils.theory import asymptotic_min_norm_risk, min_norm_risk
@@ -132,7 +132,7 @@ def _signal_profile(config: LinearConfig) -> np.ndarray:
     return config.signal * weights / weights.sum()
 
 
-@sized_by(lambda config, *args, **kwargs: config.n)
+@sized_by(config_n)
 def modelwise(config: LinearConfig, seed: int = 0, lam: float = 0.0) -> RiskCurve:
     """Test risk against the number of features p used, at fixed n; the true model has max_ratio * n features.
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ddd_utils._checks import check_nonnegative, check_positive_int
-from ddd_utils.blas import sized_by
+from ddd_utils.blas import config_n, sized_by
 from ddd_utils.data import TARGETS, sample_regression
 from ddd_utils.features import BASES, design_matrix
 from ddd_utils.linear import gradient_descent, min_norm, ridge, ridge_sweep
@@ -77,7 +77,7 @@ def test_points(config: PolynomialConfig, seed: int) -> tuple[np.ndarray, np.nda
     return x_test, TARGETS[config.target](x_test)
 
 
-@sized_by(lambda config, *args, **kwargs: config.n)
+@sized_by(config_n)
 def sweep(config: PolynomialConfig, seed: int = 0, basis: str = "legendre", lam: float = 0.0,
           trials: int | None = None) -> SweepResult:
     """Fit every p of the feature grid on `trials` training sets (min-norm when lam = 0, else ridge)."""
@@ -100,7 +100,7 @@ def sweep(config: PolynomialConfig, seed: int = 0, basis: str = "legendre", lam:
                                for name in ("test_mse", "train_mse", "weight_norm")))
 
 
-@sized_by(lambda config, *args, **kwargs: config.n)
+@sized_by(config_n)
 def example_fits(config: PolynomialConfig, num_features: tuple[int, ...], seed: int = 0, basis: str = "legendre",
                  lam: float = 0.0, num_plot_points: int = 400) -> dict[str, np.ndarray]:
     """One training set and its fits for each p in `num_features`, evaluated on a grid for plotting."""
@@ -115,7 +115,7 @@ def example_fits(config: PolynomialConfig, num_features: tuple[int, ...], seed: 
     return {"x": x, "y": y, "grid": grid, "target": TARGETS[config.target](grid), "fits": fits}
 
 
-@sized_by(lambda config, *args, **kwargs: config.n)
+@sized_by(config_n)
 def gradient_descent_vs_min_norm(config: PolynomialConfig, seed: int = 0, num_checkpoints: int = 12
                                  ) -> dict[str, np.ndarray]:
     """Run gradient descent from zero and record its relative distance to the pseudoinverse solution.

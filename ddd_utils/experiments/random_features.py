@@ -17,7 +17,7 @@ import numpy as np
 import torch  # imported here, not in network_vs_min_norm, so that ddd_utils.blas limits its threads there too
 
 from ddd_utils._checks import check_nonnegative, check_positive_int, check_probability
-from ddd_utils.blas import sized_by
+from ddd_utils.blas import config_n, sized_by
 from ddd_utils.data.noise import corrupt_labels
 from ddd_utils.experiments.polynomial import feature_grid
 from ddd_utils.linear import min_norm, min_norm_sweep
@@ -225,7 +225,7 @@ def sweep(config: RandomFeaturesConfig, noise: float | None = None, lam: float =
     return _sweep(config, noise, lam, steps)
 
 
-@sized_by(lambda config, *args, **kwargs: config.n)
+@sized_by(config_n)
 def _sweep(config: RandomFeaturesConfig, noise: float | None, lam: float, steps: int | None) -> RandomFeaturesSweep:
     max_features = int(config.max_ratio * config.n)
     prepared = []
@@ -302,7 +302,7 @@ def distance_decay(result: RandomFeaturesSweep, from_ratio: float = 4.0) -> floa
     return float(np.polyfit(np.log(result.num_features[far]), np.log(distance), 1)[0])
 
 
-@sized_by(lambda config, *args, **kwargs: config.n)
+@sized_by(config_n)
 def network_vs_min_norm(config: RandomFeaturesConfig, seed: int = 0, num_checkpoints: int = 10,
                         lr: float | None = None) -> dict[str, np.ndarray | float]:
     """Train a two-layer ReLU network by full-batch gradient descent and compare it with min-norm random features.
