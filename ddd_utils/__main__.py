@@ -17,9 +17,10 @@ from pathlib import Path
 from ddd_utils.experiments import mnist1d_sweep
 from ddd_utils.presets import PRESETS, resolve_preset
 from ddd_utils.provenance import provenance
-from ddd_utils.sweep import EXECUTORS, run_sweep
+from ddd_utils.sweep import EXECUTORS, JobResources, run_sweep
 
-# Experiments that run as sweeps of independent trainings: name -> module with PRESETS, run_configs() and run().
+# Experiments that run as sweeps of independent trainings: name -> module with PRESETS, PRESET_TIMES, run_configs()
+# and run().
 SWEEPS = {"mnist1d_sweep": mnist1d_sweep}
 
 
@@ -37,6 +38,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--cluster", default=None, help="submitit cluster ('local', 'slurm'); default: auto")
     run.add_argument("--runs-per-job", type=int, default=None,
                      help="runs trained together in one job (default: all in-process, else split over --workers)")
+    cluster = run.add_argument_group("what each submitit job asks for")
+    defaults = JobResources()
+    cluster.add_argument("--gpus-per-job", type=int, default=defaults.gpus, help="0 on a CPU-only cluster")
+    cluster.add_argument("--cpus-per-job", type=int, default=defaults.cpus)
+    cluster.add_argument("--mem-gb", type=int, default=defaults.mem_gb)
+    cluster.add_argument("--timeout-min", type=int, default=defaults.timeout_min,
+                         help="wall-time limit of a job; run the same command again to resume what a limit stopped")
+    cluster.add_argument("--partition", default=defaults.partition, help="SLURM partition (default: the cluster's)")
     return parser
 
 
@@ -46,17 +55,22 @@ def main(argv: list[str] | None = None) -> int:
         for name, module in SWEEPS.items():
             print(f"{name}: {module.__doc__.strip().splitlines()[0]}")
             for preset, config in module.PRESETS.items():
-                print(f"  --preset {preset}: {len(module.run_configs(config))} runs")
+                print(f"  --preset {preset}: {len(module.run_configs(config))} runs; {module.PRESET_TIMES[preset]}")
         return 0
     module = SWEEPS[args.experiment]
-    preset = resolve_preset(args.preset)
+    preset = resolve_preset(args.preset, uses_gpu=True)
     config = module.PRESETS[preset]
     command = shlex.join(["python", "-m", "ddd_utils", *(sys.argv[1:] if argv is None else argv)])
     start = time.perf_counter()
+    resources = JobResources(gpus=args.gpus_per_job, cpus=args.cpus_per_job, mem_gb=args.mem_gb,
+                             timeout_min=args.timeout_min, partition=args.partition)
     runs = run_sweep(module.run, module.run_configs(config), args.out, executor=args.executor,
-                     workers=args.workers, cluster=args.cluster, runs_per_job=args.runs_per_job)
+                     workers=args.workers, cluster=args.cluster, runs_per_job=args.runs_per_job, resources=resources)
+    # The top-level provenance is this process's (the one that assembled the result); every run carries the
+    # provenance of the process that trained it, and "trained_on" lists their devices.
     result = {"experiment": args.experiment, **provenance(command, preset),
-              "wall_seconds": round(time.perf_counter() - start, 1), "config": asdict(config), "runs": runs}
+              "wall_seconds": round(time.perf_counter() - start, 1), "config": asdict(config),
+              "trained_on": sorted({run["provenance"]["device"] for run in runs}), "runs": runs}
     path = args.out / f"{args.experiment}.json"
     path.write_text(json.dumps(result, indent=1))
     print(f"{len(runs)} runs recorded in {path}")

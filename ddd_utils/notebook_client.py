@@ -190,6 +190,20 @@ class GuardedEngine:
         install_reply_guard()
         return NBClientEngine.execute_notebook(nb, kernel_name, **kwargs)
 
+    @classmethod
+    def nb_kernel_name(cls, nb, name=None):
+        """The kernel papermill starts, as its default engine decides it."""
+        from papermill.engines import NBClientEngine
+
+        return NBClientEngine.nb_kernel_name(nb, name)
+
+    @classmethod
+    def nb_language(cls, nb, language=None):
+        """The notebook's language, as papermill's default engine decides it."""
+        from papermill.engines import NBClientEngine
+
+        return NBClientEngine.nb_language(nb, language)
+
 
 def setup(app) -> dict:
     """Sphinx extension entry point: jupyter-book executes notebooks in its own process, which this guards."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import platform
+import socket
 import subprocess
 from pathlib import Path
 
@@ -16,19 +17,28 @@ def _commit() -> str | None:
         return None
 
 
-def _device() -> str:
+def device_name(device=None) -> str:
+    """"cpu (<processor>)" or "cuda (<GPU name>)": the kind of device first, then which one. Without `device`, the
+    one this process trains on (the first GPU if there is one)."""
     import torch
 
-    if torch.cuda.is_available():
-        return torch.cuda.get_device_name(0)
-    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    device = torch.device(device if device is not None else "cuda" if torch.cuda.is_available() else "cpu")
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return f"{device.type} ({platform.processor() or platform.machine()})"
+
+
+def environment() -> dict:
+    """Where this process computes: device, host, library versions, commit and date (stored in every record)."""
+    import numpy
+    import torch
+
+    return {"device": device_name(), "threads": torch.get_num_threads(), "host": socket.gethostname(),
+            "python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__,
+            "commit": _commit(),
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
 
 def provenance(command: str, preset: str) -> dict:
     """The evidence for a result: enough to rerun it and to judge where its numbers came from."""
-    import numpy
-    import torch
-
-    return {"command": command, "preset": preset, "device": _device(), "python": platform.python_version(),
-            "torch": torch.__version__, "numpy": numpy.__version__, "commit": _commit(),
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    return {"command": command, "preset": preset, **environment()}

@@ -6,8 +6,8 @@ valid, and rebuilds every unfinished job from the run list stored next to its ch
 stopped: a killed process loses at most the work since its job's last checkpoint. A record that fails its checksum
 (a crash while an old version wrote it, a disk error, a hand edit) is moved aside and its run is done again, never
 silently used.
-Executors: "inprocess" (default), "process" (a local process pool) and "submitit" (SLURM clusters, or its local
-mode on one machine).
+Executors: "inprocess" (default), "process" (a local process pool, each worker on its own GPU when there are
+several) and "submitit" (SLURM clusters, or its local mode on one machine; each job asks for `JobResources`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import time
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -26,7 +27,33 @@ from ddd_utils._checks import check_positive_int
 
 EXECUTORS = ("inprocess", "process", "submitit")
 
-RunFunction = Callable[[list[dict], Path], list[dict]]  # (a job's run configs, checkpoint path) -> their histories
+# (a job's run configs, checkpoint path, show a per-epoch progress bar) -> their histories
+RunFunction = Callable[[list[dict], Path, bool], list[dict]]
+
+
+@dataclass(frozen=True)
+class JobResources:
+    """What each submitit job asks its cluster for. A job that asks for GPUs and sees none fails at once with a
+    clear error instead of training on the CPU for days."""
+
+    gpus: int = 1                  # GPUs per job (0 on a CPU-only cluster)
+    cpus: int = 8                  # CPU cores per job
+    mem_gb: int = 32               # memory per job, in GB
+    timeout_min: int = 24 * 60     # wall-time limit per job, in minutes (a resumed job continues where it stopped)
+    partition: str | None = None   # SLURM partition; None: the cluster's default
+
+    def __post_init__(self):
+        check_positive_int("gpus", self.gpus, minimum=0)
+        for name in ("cpus", "mem_gb", "timeout_min"):
+            check_positive_int(name, getattr(self, name))
+
+    def submitit_parameters(self) -> dict:
+        """The same, in submitit's AutoExecutor names (the partition applies to SLURM only)."""
+        parameters = {"gpus_per_node": self.gpus, "cpus_per_task": self.cpus, "mem_gb": self.mem_gb,
+                      "timeout_min": self.timeout_min, "tasks_per_node": 1}
+        if self.partition:
+            parameters["slurm_partition"] = self.partition
+        return parameters
 
 
 def run_key(config: dict) -> str:
@@ -58,10 +85,10 @@ class ResultStore:
         """Note the job's runs next to its checkpoint (atomically) and return the checkpoint path."""
         checkpoint = self.checkpoint_path(job)
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
-        members = checkpoint.with_suffix(".json")
-        temporary = members.with_name(f"{members.name}.{os.getpid()}.tmp")
+        job_file = checkpoint.with_suffix(".json")
+        temporary = job_file.with_name(f"{job_file.name}.{os.getpid()}-{time.time_ns()}.tmp")
         temporary.write_text(json.dumps({"runs": [run_key(config) for config in job]}))
-        os.replace(temporary, members)
+        os.replace(temporary, job_file)
         return checkpoint
 
     def finish_job(self, keys: list[str]) -> None:
@@ -73,25 +100,29 @@ class ResultStore:
     def unfinished_jobs(self) -> list[list[str]]:
         """The run keys of every job that was started and not finished, oldest first."""
         jobs = []
-        for members in sorted(self.checkpoints.glob("*.json"), key=lambda path: path.stat().st_mtime):
+        for job_file in sorted(self.checkpoints.glob("*.json"), key=lambda path: path.stat().st_mtime):
             try:
-                jobs.append(list(json.loads(members.read_text())["runs"]))
+                jobs.append(list(json.loads(job_file.read_text())["runs"]))
             except (ValueError, KeyError, TypeError):
-                warnings.warn(f"ignoring damaged job file {members}", stacklevel=2)
+                warnings.warn(f"ignoring damaged job file {job_file}", stacklevel=2)
         return jobs
 
-    def write(self, config: dict, history: dict) -> Path:
-        """Write a run's record atomically (temporary file, fsync, rename) with a checksum of its content."""
-        payload = {"config": config, "history": history}
-        record = {**payload, "key": run_key(config), "sha256": hashlib.sha256(_canonical(payload).encode()).hexdigest()}
+    def write(self, config: dict, history: dict, provenance: dict | None = None) -> Path:
+        """Write a run's record atomically (temporary file, fsync, rename) with a checksum of its content, and with
+        the provenance of the process that trained it (device, host, versions, commit, date)."""
+        payload = {"config": config, "history": history, "provenance": provenance}
+        record = {**payload, "key": run_key(config), "sha256": _checksum(payload)}
         self.records.mkdir(parents=True, exist_ok=True)
         path = self.records / f"{record['key']}.json"
-        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        with open(temporary, "w") as file:
-            json.dump(record, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
+        temporary = path.with_name(f"{path.name}.{os.getpid()}-{time.time_ns()}.tmp")
+        try:
+            with open(temporary, "w") as file:
+                json.dump(record, file)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
         return path
 
     def read_key(self, key: str) -> dict | None:
@@ -114,21 +145,24 @@ class ResultStore:
         return record
 
 
+def _checksum(payload: dict) -> str:
+    return hashlib.sha256(_canonical(payload).encode()).hexdigest()
+
+
 def _valid_record(path: Path) -> dict | None:
     try:
         record = json.loads(path.read_text())
-        payload = {"config": record["config"], "history": record["history"]}
+        payload = {"config": record["config"], "history": record["history"], "provenance": record["provenance"]}
     except (ValueError, KeyError, TypeError):
         return None
-    if record.get("sha256") != hashlib.sha256(_canonical(payload).encode()).hexdigest():
-        return None
-    if record.get("key") != path.stem:
+    if record.get("sha256") != _checksum(payload) or record.get("key") != path.stem:
         return None
     return record
 
 
 def load_results(path: str | Path) -> list[dict]:
-    """Every intact record under a sweep folder, as dicts with "config" and "history", in a stable order."""
+    """Every intact record under a sweep folder, as dicts with "config", "history" and "provenance", in a stable
+    order."""
     records = ResultStore(path).records
     results = []
     for file in sorted(records.glob("*.json")):
@@ -136,20 +170,61 @@ def load_results(path: str | Path) -> list[dict]:
         if record is None:
             warnings.warn(f"skipping damaged record {file}", stacklevel=2)
             continue
-        results.append({"config": record["config"], "history": record["history"]})
+        results.append(_public(record))
     return results
 
 
-def _run_job(run: RunFunction, job: list[dict], root: str) -> list[dict]:
-    """Run (or resume) one job and record each of its runs; runs in whichever process the executor chose."""
+def _run_job(run: RunFunction, job: list[dict], root: str, progress: bool = False, gpus: int = 0) -> list[dict]:
+    """Run (or resume) one job and record those of its runs that have no record yet (a job re-formed after its
+    process died while writing records resumes from its finished checkpoint, so nothing trains again); runs in
+    whichever process the executor chose. `gpus`: how many GPUs the job asked its cluster for; asking and seeing
+    none is an error."""
+    if gpus:
+        _check_gpu_visible(gpus)
+    from ddd_utils.provenance import environment
+
     store = ResultStore(root)
-    histories = run(job, store.start_job(job))
+    histories = run(job, store.start_job(job), progress)
     if len(histories) != len(job):
         raise RuntimeError(f"the run function returned {len(histories)} histories for a job of {len(job)} runs")
+    trained_here = environment()
     for config, history in zip(job, histories, strict=True):
-        store.write(config, history)
+        if store.read_key(run_key(config)) is None:
+            store.write(config, history, trained_here)
     store.finish_job([run_key(config) for config in job])
-    return [{"config": config, "history": history} for config, history in zip(job, histories, strict=True)]
+    return [_public(store.read_key(run_key(config))) for config in job]
+
+
+def _public(record: dict) -> dict:
+    """What a sweep returns of a record: its config, history and provenance."""
+    return {name: record[name] for name in ("config", "history", "provenance")}
+
+
+def _check_gpu_visible(gpus: int) -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        raise RuntimeError(f"this job asked for {gpus} GPU(s) but sees none (CUDA_VISIBLE_DEVICES="
+                           f"{os.environ.get('CUDA_VISIBLE_DEVICES')!r}); on a CPU-only cluster pass --gpus-per-job 0")
+
+
+def _visible_gpus() -> list[str]:
+    """The GPUs this process may use, as CUDA_VISIBLE_DEVICES entries (empty without CUDA)."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return [entry for entry in visible.split(",") if entry.strip()]
+    try:
+        import torch
+    except ImportError:
+        return []
+    return [str(index) for index in range(torch.cuda.device_count())]
+
+
+def _claim_gpu(slots, gpus: list[str]) -> None:
+    """Process-pool initializer: take the next worker slot and make the slot's GPU this worker's only GPU (workers
+    beyond the number of GPUs share them in turn). Runs before the worker touches CUDA."""
+    slot = slots.get()
+    os.environ["CUDA_VISIBLE_DEVICES"] = gpus[slot % len(gpus)]
 
 
 def plan_jobs(store: ResultStore, todo: list[dict], runs_per_job: int) -> list[list[dict]]:
@@ -159,24 +234,29 @@ def plan_jobs(store: ResultStore, todo: list[dict], runs_per_job: int) -> list[l
     remaining = {run_key(config): config for config in todo}
     jobs = []
     for keys in store.unfinished_jobs():
-        if keys and all(key in remaining for key in keys):
-            jobs.append([remaining.pop(key) for key in keys])
-        elif all(store.read_key(key) is not None for key in keys):  # recorded, but killed before it cleaned up
+        recorded = {key: store.read_key(key) for key in keys if key not in remaining}
+        if not keys or any(record is None for record in recorded.values()):
+            continue  # a job of another sweep sharing this folder, or of runs since dropped: leave it be
+        if len(recorded) == len(keys):  # every run recorded, but killed before it cleaned up
             store.finish_job(keys)
+        else:  # formed again exactly as it was, so it resumes from its checkpoint (a finished one: no training)
+            jobs.append([remaining.pop(key) if key in remaining else recorded[key]["config"] for key in keys])
     rest = list(remaining.values())
     return jobs + [rest[i:i + runs_per_job] for i in range(0, len(rest), runs_per_job)]
 
 
 def run_sweep(run: RunFunction, configs: list[dict], out: str | Path, executor: str = "inprocess",
               workers: int = 2, progress: bool = True, cluster: str | None = None,
-              runs_per_job: int | None = None) -> list[dict]:
+              runs_per_job: int | None = None, resources: JobResources | None = None) -> list[dict]:
     """Run every config not yet recorded under `out` and return all records of this sweep, in config order.
 
-    `run(job_configs, checkpoint_path)` trains a job's runs (together or one by one) and returns their histories;
-    it must be a module-level function (executors other than "inprocess" pickle it) that resumes from
-    `checkpoint_path` when it exists. `runs_per_job` defaults to all runs in one job in-process, and to an even
-    split over `workers` jobs otherwise. `cluster` goes to submitit ("local" runs jobs as local processes; None lets
-    submitit pick SLURM when it is available).
+    `run(job_configs, checkpoint_path, progress)` trains a job's runs (together or one by one) and returns their
+    histories; it must be a module-level function (executors other than "inprocess" pickle it) that resumes from
+    `checkpoint_path` when it exists, and shows a per-epoch bar when `progress` (in-process only). `runs_per_job`
+    defaults to all runs in one job in-process, and to an even split over `workers` jobs otherwise. With "process",
+    each worker gets one of the visible GPUs (round robin) as its only one. `cluster` goes to submitit ("local" runs
+    jobs as local processes; None lets submitit pick SLURM when it is available), and each submitit job asks for
+    `resources` (default `JobResources()`: one GPU).
     """
     from tqdm.auto import tqdm
 
@@ -191,24 +271,30 @@ def run_sweep(run: RunFunction, configs: list[dict], out: str | Path, executor: 
     if runs_per_job is None:
         runs_per_job = max(1, len(todo) if executor == "inprocess" else -(-len(todo) // workers))
     jobs = plan_jobs(store, todo, runs_per_job)
-    bar = tqdm(total=len(configs), initial=len(configs) - len(todo), disable=not progress, desc="runs")
+    bar = tqdm(total=len(configs), initial=len(configs) - len(todo), disable=not (progress and todo), desc="runs")
     if executor == "inprocess":
         for job in jobs:
-            _run_job(run, job, str(store.root))
+            _run_job(run, job, str(store.root), progress)  # with an epoch bar under the runs bar
             bar.update(len(job))
     elif executor == "process":
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        context, gpus = get_context("spawn"), _visible_gpus()
+        slots = context.Queue()
+        for slot in range(workers):
+            slots.put(slot)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_claim_gpu if gpus else None,
+                                 initargs=(slots, gpus) if gpus else ()) as pool:
             for job, future in [(job, pool.submit(_run_job, run, job, str(store.root))) for job in jobs]:
                 future.result()
                 bar.update(len(job))
     else:
         import submitit
 
-        jobs_folder = store.root / "submitit"
-        pool = submitit.AutoExecutor(folder=jobs_folder, cluster=cluster)
-        pool.update_parameters(timeout_min=24 * 60)
-        for job, handle in [(job, pool.submit(_run_job, run, job, str(store.root))) for job in jobs]:
+        resources = resources or JobResources()
+        pool = submitit.AutoExecutor(folder=store.root / "submitit", cluster=cluster)
+        pool.update_parameters(**resources.submitit_parameters())
+        for job, handle in [(job, pool.submit(_run_job, run, job, str(store.root), False, resources.gpus))
+                            for job in jobs]:
             handle.result()
             bar.update(len(job))
     bar.close()
-    return [{"config": record["config"], "history": record["history"]} for record in map(store.read, configs)]
+    return [_public(record) for record in map(store.read, configs)]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ddd_utils import sweep
+from ddd_utils import checkpoints, sweep
 from ddd_utils import train as training
 from ddd_utils.sweep import ResultStore, load_results, run_key, run_sweep
 
@@ -46,7 +46,7 @@ def test_resume_from_a_checkpoint_equals_an_uninterrupted_run_bit_for_bit(tmp_pa
     reference = training.train(reference_model, tiny_problem(), RECIPE, seed=3)
 
     saves = []
-    real_save = training._save_atomically
+    real_save = checkpoints.save_atomically
 
     def crash_after_second_checkpoint(state, path):
         real_save(state, path)
@@ -54,11 +54,11 @@ def test_resume_from_a_checkpoint_equals_an_uninterrupted_run_bit_for_bit(tmp_pa
         if len(saves) == 2:
             raise KeyboardInterrupt  # the process dies right after the epoch-4 checkpoint
 
-    monkeypatch.setattr(training, "_save_atomically", crash_after_second_checkpoint)
+    monkeypatch.setattr(checkpoints, "save_atomically", crash_after_second_checkpoint)
     checkpoint = tmp_path / "run.pt"
     with pytest.raises(KeyboardInterrupt):
         training.train(tiny_model(), tiny_problem(), RECIPE, seed=3, checkpoint=checkpoint, checkpoint_every=2)
-    monkeypatch.setattr(training, "_save_atomically", real_save)
+    monkeypatch.setattr(checkpoints, "save_atomically", real_save)
     assert saves == [2, 4]
 
     resumed_model = tiny_model(seed=99)  # different initial weights: everything must come from the checkpoint
@@ -92,7 +92,7 @@ def test_bad_recipes_are_clear_errors(field, value):
 
 # --- sweeps ---------------------------------------------------------------------------------------------------
 
-def square_run(job: list[dict], checkpoint: Path) -> list[dict]:
+def square_run(job: list[dict], checkpoint: Path, progress: bool = False) -> list[dict]:
     """A stand-in training job for the sweep machinery: fast, deterministic, picklable."""
     return [{"value": [config["x"] ** 2], "pid": os.getpid(), "job_size": len(job)} for config in job]
 
@@ -143,9 +143,53 @@ def test_other_executors_give_the_same_records_in_other_processes(tmp_path, exec
         import cloudpickle
 
         cloudpickle.register_pickle_by_value(sys.modules[__name__])
+        options = {**options, "resources": sweep.JobResources(gpus=0, cpus=1, mem_gb=1)}
     runs = run_sweep(square_run, CONFIGS, tmp_path, executor=executor, progress=False, **options)
     assert [run["history"]["value"] for run in runs] == [[0], [1], [4], [9]]
     assert all(run["history"]["pid"] != os.getpid() for run in runs)
+
+
+def device_run(job: list[dict], checkpoint: Path, progress: bool = False) -> list[dict]:
+    """Reports which GPUs its process was given and whether it was asked for a progress bar."""
+    return [{"gpus": os.environ.get("CUDA_VISIBLE_DEVICES"), "pid": os.getpid(), "progress": progress}
+            for _ in job]
+
+
+def test_each_process_worker_gets_its_own_gpu(tmp_path, monkeypatch):
+    monkeypatch.setattr(sweep, "_visible_gpus", lambda: ["3", "5"])
+    runs = run_sweep(device_run, CONFIGS, tmp_path, executor="process", workers=2, runs_per_job=1, progress=False)
+    gpus_of = {}
+    for run in runs:
+        gpus_of.setdefault(run["history"]["pid"], set()).add(run["history"]["gpus"])
+    assert all(len(gpus) == 1 for gpus in gpus_of.values()), "a worker keeps one GPU"
+    assert len({next(iter(gpus)) for gpus in gpus_of.values()}) == len(gpus_of), "no two workers share a GPU"
+    assert set().union(*gpus_of.values()) <= {"3", "5"}
+
+
+def test_only_an_in_process_sweep_asks_its_jobs_for_a_progress_bar(tmp_path):
+    assert all(run["history"]["progress"] for run in run_sweep(device_run, CONFIGS, tmp_path / "a", progress=True))
+    assert not any(run["history"]["progress"] for run in run_sweep(device_run, CONFIGS, tmp_path / "b",
+                                                                   progress=False))
+    assert not any(run["history"]["progress"] for run in run_sweep(device_run, CONFIGS, tmp_path / "c",
+                                                                   executor="process", progress=True))
+
+
+def test_job_resources_reach_submitit_and_bad_values_are_clear_errors():
+    parameters = sweep.JobResources(gpus=2, cpus=16, mem_gb=64, timeout_min=60, partition="gpu").submitit_parameters()
+    assert parameters == {"gpus_per_node": 2, "cpus_per_task": 16, "mem_gb": 64, "timeout_min": 60,
+                          "tasks_per_node": 1, "slurm_partition": "gpu"}
+    assert "slurm_partition" not in sweep.JobResources().submitit_parameters()
+    assert sweep.JobResources().gpus == 1, "by default a cluster job asks for a GPU"
+    for field, value in (("gpus", -1), ("cpus", 0), ("mem_gb", 0), ("timeout_min", 0)):
+        with pytest.raises(ValueError, match=field):
+            sweep.JobResources(**{field: value})
+
+
+def test_a_job_that_asked_for_a_gpu_and_sees_none_fails_before_training(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match="--gpus-per-job 0"):
+        sweep._run_job(device_run, CONFIGS, str(tmp_path), gpus=1)
+    assert not (tmp_path / "records").exists()
 
 
 def test_unknown_executor_is_a_clear_error(tmp_path):
@@ -193,7 +237,8 @@ def test_a_sweep_killed_mid_run_resumes_and_matches_an_uninterrupted_one(tmp_pat
 def test_cli_lists_experiments_and_rejects_unknown_names(tmp_path):
     listing = cli("list")
     out, _ = listing.communicate(timeout=120)
-    assert "mnist1d_sweep" in out and "--preset smoke" in out
+    assert "mnist1d_sweep" in out and "--preset smoke" in out and "--preset paper" in out
+    assert "2 CPU cores" in out, "each preset says how long it takes and where that was measured"
     for args in (("run", "nope", "--out", str(tmp_path)), ("run", "mnist1d_sweep", "--preset", "huge",
                                                            "--out", str(tmp_path))):
         process = cli(*args)
@@ -259,7 +304,7 @@ def test_a_run_function_that_loses_runs_is_an_error(tmp_path):
     assert not (tmp_path / "records").exists(), "no record is written for a job that lost runs"
 
 
-def dropping_run(job: list[dict], checkpoint: Path) -> list[dict]:
+def dropping_run(job: list[dict], checkpoint: Path, progress: bool = False) -> list[dict]:
     return [{"value": [0]}] * (len(job) - 1)
 
 
@@ -311,3 +356,39 @@ def test_weight_reuse_sweep_grows_each_width_from_the_last(monkeypatch):
     assert not torch.equal(grown[0][2], grown[1][2]), "each seed grows from its own trained network"
     with pytest.raises(ValueError, match="mlp"):
         mnist1d_sweep.weight_reuse_sweep(mnist1d_sweep.MNIST1DSweepConfig(model="cnn5"), noise=0.2)
+
+
+def test_weight_reuse_kept_on_disk_is_read_back_and_an_interrupted_chain_resumes(tmp_path, monkeypatch):
+    from ddd_utils.experiments import mnist1d_sweep
+
+    config = mnist1d_sweep.MNIST1DSweepConfig(widths=(2, 3, 4), noises=(0.2,), seeds=(0, 1), n_train=100, epochs=2,
+                                              eval_count=2)
+    first = mnist1d_sweep.weight_reuse_sweep(config, noise=0.2, out=tmp_path)
+    trained = []
+    real = mnist1d_sweep._train_together
+    monkeypatch.setattr(mnist1d_sweep, "_train_together", lambda models, *args, **kwargs: trained.append(
+        models[0].net[1].out_features) or real(models, *args, **kwargs))
+    assert mnist1d_sweep.weight_reuse_sweep(config, noise=0.2, out=tmp_path) == first
+    assert trained == [], "kept widths are read back, not trained again"
+
+    last = [r for r in first if r["config"]["width"] == 4][0]
+    (tmp_path / "records" / f"{run_key(last['config'])}.json").unlink()  # as if killed during width 4
+    resumed = mnist1d_sweep.weight_reuse_sweep(config, noise=0.2, out=tmp_path)
+    assert trained == [4], "only the width that was not kept trains again"
+    assert [comparable([r]) for r in resumed] == [comparable([r]) for r in first], \
+        "it grows from the kept width-3 weights exactly as the uninterrupted chain did"
+
+
+def test_the_paper_preset_is_greydanus_deep_double_descent_setting():
+    from ddd_utils.experiments import mnist1d_sweep
+    from ddd_utils.models import build_model, count_parameters
+
+    paper = mnist1d_sweep.PRESETS["paper"]
+    assert (paper.model, paper.n_train, paper.epochs, paper.optimizer, paper.lr, paper.momentum, paper.batch_size) \
+        == ("mlp2", 4000, 500, "sgd", 0.01, 0.9, 100)
+    assert 0.15 in paper.noises and 0.0 in paper.noises
+    assert paper.widths[0] == 2 and paper.widths[-1] == 300 and len(paper.widths) >= 20
+    assert {16, 47, 61, 300} <= set(paper.widths), "the published minimum, peak and largest width are on the grid"
+    h = 47
+    assert count_parameters(build_model("mlp2", h, (40,), 10)) == 40 * h + h + h * h + h + h * 10 + 10
+    assert set(mnist1d_sweep.PRESET_TIMES) == set(mnist1d_sweep.PRESETS)

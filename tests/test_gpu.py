@@ -1,5 +1,6 @@
 """The engine on a CUDA GPU: every model family trains there, a graphed step equals an eager one within bf16
-tolerance, a CUDA checkpoint resumes, and a GPU run agrees with a CPU run of the same job within seed noise.
+tolerance, a CUDA checkpoint resumes (on the GPU, and on the CPU), and a GPU run agrees with a CPU run of the same
+job within seed noise.
 
 Skipped (and saying so) where no GPU is present, as in CI; `bash scripts/gpu_checks.sh` runs it on a GPU machine.
 """
@@ -12,6 +13,7 @@ import pytest
 import torch
 from test_stacked_training import train_until_killed
 
+from ddd_utils import steps as steps_module
 from ddd_utils import train as training
 from ddd_utils.experiments import mnist1d_sweep
 from ddd_utils.models import build_model
@@ -69,9 +71,9 @@ def test_a_graphed_step_equals_an_eager_step(name):
         copies = [copy.deepcopy(model).to(CUDA) for model in models]
         gpu_datas = [d.to(CUDA) for d in datas]
         x, per_model = training._shared_or_stacked([d.x_train for d in gpu_datas])
-        steps = training._Steps(stack_models(copies), x, per_model, torch.stack([d.y_train for d in gpu_datas]),
+        steps = steps_module.Steps(stack_models(copies), x, per_model, torch.stack([d.y_train for d in gpu_datas]),
                                 recipe, images=False, use_graphs=graphs)
-        table = training._epoch_table([torch.Generator().manual_seed(s) for s in seeds], 400, False, CUDA)
+        table = steps_module.epoch_table([torch.Generator().manual_seed(s) for s in seeds], 400, False, CUDA)
         for begin in (0, 32, 64):
             steps(table[:, :, begin:begin + 32])
         assert steps.use_graphs == graphs  # the capture worked
@@ -99,6 +101,19 @@ def test_a_cuda_checkpoint_resumes(tmp_path, monkeypatch):
     for model, reference in zip(resumed, uninterrupted, strict=True):
         for value, target in zip(model.state_dict().values(), reference.state_dict().values(), strict=True):
             assert torch.allclose(value.float(), target.float(), rtol=1e-2, atol=1e-3)
+
+
+def test_a_cuda_checkpoint_resumes_on_the_cpu_and_the_history_says_so(tmp_path, monkeypatch):
+    recipe = training.Recipe(optimizer="adam", lr=3e-3, batch_size=32, epochs=4)
+    models, datas, seeds = mnist1d_job("mlp", widths=(4,), seeds=(0, 1))
+    checkpoint = tmp_path / "job.pt"
+    train_until_killed(monkeypatch, [copy.deepcopy(m).to(CUDA) for m in models], [d.to(CUDA) for d in datas],
+                       recipe, seeds, checkpoint)
+    with pytest.warns(UserWarning, match="written on cuda .* resumes on cpu"):
+        histories = training.train_many([copy.deepcopy(m) for m in models], datas, recipe, seeds,
+                                        checkpoint=checkpoint)
+    assert [[epoch, name.split(" ")[0]] for epoch, name in histories[0]["devices"]] == [[1, "cuda"], [3, "cpu"]]
+    assert histories[0]["epoch"] == [1, 2, 3, 4]
 
 
 def test_gpu_and_cpu_runs_of_one_job_agree_within_seed_noise():

@@ -170,7 +170,7 @@ def test_numpy_integer_width_is_accepted():
 
 
 def test_unknown_model_name_lists_the_known_ones():
-    with pytest.raises(ValueError, match=r"name must be one of \('mlp', 'cnn5', 'resnet18'\); got 'vgg'"):
+    with pytest.raises(ValueError, match=r"name must be one of \('mlp', 'mlp2', 'cnn5', 'resnet18'\); got 'vgg'"):
         build_model("vgg", 4, CIFAR, 10)
 
 

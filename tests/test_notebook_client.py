@@ -193,3 +193,18 @@ def test_book_build_and_papermill_use_the_guard(book_config):
 
     engines = {entry.name: entry.value for entry in entry_points(group="papermill.engine")}
     assert engines.get("ddd") == "ddd_utils.notebook_client:GuardedEngine"
+
+
+def test_papermill_runs_a_notebook_with_the_guarded_engine(tmp_path):
+    import nbformat
+    import papermill
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell("VALUE = 1", metadata={"tags": ["parameters"]}),
+                      nbformat.v4.new_code_cell("print(VALUE * 2)")]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    source = tmp_path / "in.ipynb"
+    nbformat.write(notebook, source)
+    executed = papermill.execute_notebook(str(source), str(tmp_path / "out.ipynb"), parameters={"VALUE": 21},
+                                          engine_name="ddd", progress_bar=False)
+    assert executed.cells[-1].outputs[0]["text"] == "42\n"

@@ -12,13 +12,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
-from ddd_utils._checks import check_positive_int, check_probability
+from ddd_utils._checks import check_nonnegative, check_positive_int, check_probability
 from ddd_utils.blas import spare_one_core
+from ddd_utils.checkpoints import save_atomically
 from ddd_utils.data.mnist1d import make_mnist1d
 from ddd_utils.data.noise import corrupt_labels
 from ddd_utils.models import MODELS, build_model, count_parameters, grow_from
-from ddd_utils.train import Recipe, TrainData, log_spaced_epochs, train_many
+from ddd_utils.sweep import ResultStore, run_key
+from ddd_utils.train import OPTIMIZERS, Recipe, TrainData, log_spaced_epochs, train_many
 
 NUM_CLASSES = 10
 SIGNAL_LENGTH = 40  # MNIST-1D sequences have 40 samples
@@ -27,13 +30,15 @@ MNIST1D_TRAIN_SIZE = 4000  # the published MNIST-1D split: 4000 training and 100
 
 @dataclass(frozen=True)
 class MNIST1DSweepConfig:
-    model: str = "mlp"                 # name in ddd_utils.models.MODELS
+    model: str = "mlp"                 # name in ddd_utils.models.MODELS ("mlp": 40-h-10, "mlp2": 40-h-h-10)
     widths: tuple[int, ...] = (1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64, 128, 256)  # hidden units (mlp) or k (cnn5)
     noises: tuple[float, ...] = (0.0, 0.2)  # probability a training label is replaced by a wrong class
     seeds: tuple[int, ...] = (0,)      # model initialisation, batch order and label-noise draw
     n_train: int = 4000                # training sequences (a prefix of the MNIST-1D training set)
     epochs: int = 300                  # full passes over the training set
-    lr: float = 1e-3                   # Adam learning rate
+    optimizer: str = "adam"            # "adam" or "sgd" (ddd_utils.train.OPTIMIZERS)
+    lr: float = 1e-3                   # learning rate
+    momentum: float = 0.9              # SGD only
     batch_size: int = 128              # sequences per step
     eval_count: int = 25               # log-spaced epochs at which the history is recorded
     checkpoint_every: int = 50         # epochs between checkpoints of an unfinished run
@@ -51,9 +56,17 @@ class MNIST1DSweepConfig:
         if not 1 <= self.n_train <= MNIST1D_TRAIN_SIZE:
             raise ValueError(f"n_train must be in [1, {MNIST1D_TRAIN_SIZE}] (the MNIST-1D training set); "
                              f"got {self.n_train!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {self.optimizer!r}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0; got {self.lr!r}")
+        check_nonnegative("momentum", self.momentum)
 
+
+# Greydanus (2020)'s deep double descent on MNIST-1D: an MLP 40-h-h-10 with h on a geometric grid from 2 to 300,
+# 15% label noise (and clean labels), all 4,000 training sequences, SGD (lr 0.01, momentum 0.9, batch 100) for 500
+# epochs. Published: with noise, 47.2% test error at h = 16, a peak of 54.1% at h = 47-61, 45.5% at h = 300.
+GREYDANUS_WIDTHS = (2, 3, 4, 5, 7, 9, 12, 16, 19, 24, 31, 40, 47, 52, 61, 67, 86, 110, 141, 182, 234, 300)
 
 PRESETS = {
     "smoke": MNIST1DSweepConfig(widths=(2, 16), noises=(0.2,), n_train=400, epochs=3, eval_count=3,
@@ -64,6 +77,18 @@ PRESETS = {
     "full": MNIST1DSweepConfig(widths=(*range(2, 64, 2), *range(64, 257, 16), 384, 512, 768, 1024, 2048),
                                noises=(0.0, 0.1, 0.2), seeds=(0, 1, 2, 3, 4), epochs=2000, eval_count=40,
                                checkpoint_every=100),
+    "paper": MNIST1DSweepConfig(model="mlp2", widths=GREYDANUS_WIDTHS, noises=(0.0, 0.15), seeds=(0, 1, 2, 3, 4),
+                                n_train=4000, epochs=500, optimizer="sgd", lr=0.01, momentum=0.9, batch_size=100,
+                                eval_count=30, checkpoint_every=50),
+}
+
+# Wall time of each preset through the command line, and where it was measured; "unmeasured" where it was not.
+PRESET_TIMES = {
+    "smoke": "about 5 s on 2 CPU cores",
+    "cpu": "about 3.5 min on 2 CPU cores; 55 s on an NVIDIA H200 (eager steps)",
+    "full": ("unmeasured with CUDA-graphed steps; with eager steps an NVIDIA H200 was projected at about 55 min; "
+             "a Colab T4: unmeasured"),
+    "paper": "about 55 min on 2 CPU cores (projected from 3 timed epochs); unmeasured on a GPU",
 }
 
 
@@ -86,65 +111,109 @@ def training_data(n_train: int, noise: float, seed: int) -> TrainData:
 
 
 # Config fields every run of one job must share: they make up the training recipe and the training set's size.
-_JOB_FIELDS = ("n_train", "epochs", "lr", "batch_size", "eval_count", "checkpoint_every")
+_JOB_FIELDS = ("n_train", "epochs", "optimizer", "lr", "momentum", "batch_size", "eval_count", "checkpoint_every")
 
 
 @spare_one_core
-def run(job: list[dict], checkpoint: Path | None = None) -> list[dict]:
+def run(job: list[dict], checkpoint: Path | None = None, progress: bool = False) -> list[dict]:
     """Train a job's runs together (`train_many`: the models of one width stack), resuming from `checkpoint` if it
-    exists; return their histories in job order. Uses the GPU when there is one."""
+    exists; return their histories in job order. Uses the GPU when there is one; `progress` shows a bar per epoch."""
     shared = {name: job[0][name] for name in _JOB_FIELDS}
     if any({name: config[name] for name in _JOB_FIELDS} != shared for config in job):
         raise ValueError(f"the runs of one job must share {_JOB_FIELDS}")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     datas = {(config["noise"], config["seed"]): training_data(shared["n_train"], config["noise"], config["seed"]
                                                               ).to(device) for config in job}
-    models = []
-    for config in job:
-        torch.manual_seed(config["seed"])  # the initial weights, as if the run were trained alone
-        models.append(build_model(config["model"], config["width"], (SIGNAL_LENGTH,), NUM_CLASSES).to(device))
+    models = [_initial_model(config["model"], config["width"], config["seed"]).to(device) for config in job]
     return _train_together(models, [datas[config["noise"], config["seed"]] for config in job],
-                           [config["seed"] for config in job], shared, checkpoint)
+                           [config["seed"] for config in job], shared, checkpoint, progress)
+
+
+def _initial_model(name: str, width: int, seed: int, grow_from_model: torch.nn.Module | None = None
+                   ) -> torch.nn.Module:
+    """A run's initial network, drawn on the CPU from its own seed (as if the run were trained alone) and, for weight
+    reuse, grown from a trained narrower one; the global random state is left as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = build_model(name, width, (SIGNAL_LENGTH,), NUM_CLASSES)
+        if grow_from_model is not None:
+            grow_from(model, grow_from_model)
+    return model
 
 
 def _train_together(models: list, datas: list[TrainData], seeds: list[int], settings: dict,
-                    checkpoint: Path | None = None) -> list[dict]:
+                    checkpoint: Path | None = None, progress: bool = False) -> list[dict]:
     """`train_many` with the sweep's recipe and log-spaced evaluations; each history also gets its parameter count."""
-    recipe = Recipe(optimizer="adam", lr=settings["lr"], batch_size=settings["batch_size"], epochs=settings["epochs"])
+    recipe = Recipe(optimizer=settings["optimizer"], lr=settings["lr"], momentum=settings["momentum"],
+                    batch_size=settings["batch_size"], epochs=settings["epochs"])
     histories = train_many(models, datas, recipe, seeds=seeds,
                            eval_epochs=log_spaced_epochs(settings["epochs"], settings["eval_count"]),
-                           checkpoint=checkpoint, checkpoint_every=settings["checkpoint_every"])
+                           checkpoint=checkpoint, checkpoint_every=settings["checkpoint_every"], progress=progress)
     for history, model in zip(histories, models, strict=True):
         history["num_parameters"] = count_parameters(model)
     return histories
 
 
 @spare_one_core
-def weight_reuse_sweep(config: MNIST1DSweepConfig, noise: float) -> list[dict]:
+def weight_reuse_sweep(config: MNIST1DSweepConfig, noise: float, out: str | Path | None = None,
+                       progress: bool = False) -> list[dict]:
     """Belkin et al.'s protocol for the MLP: train the widths in increasing order, each starting from the previous
     width's trained weights (new weights ~ N(0, 0.01)), instead of from scratch. Every seed of `config` follows its
     own chain; the seeds of one width train together, on the GPU if there is one. Returns one record per
-    (seed, width)."""
-    if config.model != "mlp":
-        raise ValueError(f"weight reuse is defined here for model 'mlp' only; got {config.model!r}")
+    (seed, width).
+
+    `progress` shows a bar over the widths. With `out`, each finished width is kept there (its records, and its
+    trained weights to grow the next width from), so a second call reads them back instead of training again, and
+    an interrupted chain resumes at the first width not yet kept."""
+    if not config.model.startswith("mlp"):
+        raise ValueError(f"weight reuse is defined here for the MLPs ('mlp', 'mlp2') only; got {config.model!r}")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    datas = [training_data(config.n_train, noise, seed).to(device) for seed in config.seeds]
+    store = None if out is None else ResultStore(out)
     shared = run_configs(config)[0]
+    datas = None
     records, previous = [], None
-    for width in sorted(config.widths):
-        models = []
-        for i, seed in enumerate(config.seeds):
-            torch.manual_seed(seed)
-            model = build_model("mlp", width, (SIGNAL_LENGTH,), NUM_CLASSES)
-            if previous is not None:
-                grow_from(model, previous[i])  # new weights drawn on the CPU, as everywhere
-            models.append(model.to(device))
-        histories = _train_together(models, datas, list(config.seeds), shared)
-        for seed, history in zip(config.seeds, histories, strict=True):
-            records.append({"config": {**shared, "width": width, "noise": noise, "seed": seed, "weight_reuse": True},
-                            "history": history})
-        previous = models
+    for width in tqdm(sorted(config.widths), disable=not progress, desc="weight reuse: widths"):
+        configs = [{**shared, "width": width, "noise": noise, "seed": seed, "weight_reuse": True}
+                   for seed in config.seeds]
+        kept = _kept_width(store, configs, width, config.model)
+        if kept is not None:
+            histories, models = kept
+        else:
+            datas = datas or [training_data(config.n_train, noise, seed).to(device) for seed in config.seeds]
+            models = [_initial_model(config.model, width, seed, None if previous is None else previous[i]).to(device)
+                      for i, seed in enumerate(config.seeds)]
+            histories = _train_together(models, datas, list(config.seeds), shared)
+            if store is not None:
+                _keep_width(store, configs, histories, models)
+        records += [{"config": run, "history": history} for run, history in zip(configs, histories, strict=True)]
+        previous = [model.cpu() for model in models]
     return records
+
+
+def _weights_path(store: ResultStore, configs: list[dict]) -> Path:
+    return store.root / "weights" / f"{run_key([run_key(config) for config in configs])}.pt"
+
+
+def _keep_width(store: ResultStore, configs: list[dict], histories: list[dict], models: list) -> None:
+    """Save one width's trained weights (first, so that kept records always have their weights), then its records."""
+    save_atomically([model.state_dict() for model in models], _weights_path(store, configs))
+    for config, history in zip(configs, histories, strict=True):
+        store.write(config, history)
+
+
+def _kept_width(store: ResultStore | None, configs: list[dict], width: int, model: str
+                ) -> tuple[list[dict], list] | None:
+    """(histories, trained models on the CPU) of a width kept by an earlier call, or None if any part is missing."""
+    if store is None or not _weights_path(store, configs).exists():
+        return None
+    stored = [store.read(config) for config in configs]
+    if any(record is None for record in stored):
+        return None
+    models = []
+    for state in torch.load(_weights_path(store, configs), map_location="cpu", weights_only=True):
+        models.append(build_model(model, width, (SIGNAL_LENGTH,), NUM_CLASSES))
+        models[-1].load_state_dict(state)
+    return [record["history"] for record in stored], models
 
 
 def final_curves(records: list[dict], noise: float) -> dict[str, np.ndarray]:

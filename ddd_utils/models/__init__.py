@@ -21,6 +21,10 @@ def _mlp(width: int, input_shape: tuple[int, ...], num_classes: int) -> nn.Modul
     return MLP(math.prod(input_shape), width, num_classes)
 
 
+def _mlp2(width: int, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+    return MLP(math.prod(input_shape), width, num_classes, depth=2)
+
+
 def _cnn5(width: int, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
     if len(input_shape) == 1:  # a bare signal (L,): one channel, as CNN5 adds it to (N, L) inputs
         return CNN5(width, num_classes, in_channels=1, dims=1)
@@ -35,7 +39,7 @@ def _resnet18(width: int, input_shape: tuple[int, ...], num_classes: int) -> nn.
     return PreActResNet18(width, num_classes, in_channels=input_shape[0])
 
 
-MODELS = {"mlp": _mlp, "cnn5": _cnn5, "resnet18": _resnet18}
+MODELS = {"mlp": _mlp, "mlp2": _mlp2, "cnn5": _cnn5, "resnet18": _resnet18}
 
 
 def build_model(name: str, width: int, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:

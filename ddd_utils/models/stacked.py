@@ -162,6 +162,6 @@ def stack_models(models: Sequence[nn.Module]) -> list[tuple[list[int], nn.Module
         groups.setdefault(key, []).append(index)
     stacks = []
     for indices in groups.values():
-        members = [models[i] for i in indices]
-        stacks.append((indices, STACKED.get(type(members[0]), Single)(members)))
+        group = [models[i] for i in indices]
+        stacks.append((indices, STACKED.get(type(group[0]), Single)(group)))
     return stacks

@@ -1,0 +1,168 @@
+"""One optimizer step for a whole group of stacked models: the epoch's random draws, augmentation, and the step
+itself, run eagerly on the CPU and replayed from CUDA graphs on a GPU (see `Steps`)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import TYPE_CHECKING
+
+import torch
+import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    from ddd_utils.train import Recipe
+
+WARMUP_STEPS = 3  # eager steps (then undone) before a CUDA graph is captured: they allocate what the step needs
+
+log = logging.getLogger(__name__)
+
+
+def make_optimizer(parameters: list[torch.nn.Parameter], recipe: Recipe, capturable: bool
+                    ) -> torch.optim.Optimizer:
+    """The recipe's optimizer; `capturable` keeps Adam's step count on the GPU, as a CUDA graph needs."""
+    if recipe.optimizer == "adam":
+        return torch.optim.Adam(parameters, lr=recipe.lr, weight_decay=recipe.weight_decay, foreach=True,
+                                capturable=capturable)
+    return torch.optim.SGD(parameters, lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay,
+                           foreach=True)
+
+
+def epoch_table(generators: list[torch.Generator], n: int, augment: bool, device: torch.device) -> torch.Tensor:
+    """Every random draw of one epoch, made on the CPU from each model's generator and moved once: a (K, M, n) table
+    of the batch order and, with augmentation, each position's crop offsets (0..8) and flip (0/1). Steps slice it,
+    so no step waits on a host-to-device copy (and a CUDA graph can replay them)."""
+    per_model = []
+    for generator in generators:
+        draws = [torch.randperm(n, generator=generator)]
+        if augment:
+            draws += [torch.randint(0, 9, (n,), generator=generator), torch.randint(0, 9, (n,), generator=generator),
+                      (torch.rand(n, generator=generator) < 0.5).long()]
+        per_model.append(torch.stack(draws))
+    table = torch.stack(per_model, dim=1)
+    if device.type == "cuda":
+        table = table.pin_memory()
+    return table.to(device, non_blocking=True)
+
+
+def augment(images: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
+    """4-pixel-padded crops at offsets (dy, dx) and horizontal flips where `flip`, of an NCHW batch (all on one
+    device; the offsets are per image)."""
+    n, _, height, width = images.shape
+    padded = F.pad(images, (4, 4, 4, 4))
+    rows = (dy[:, None] + torch.arange(height, device=images.device))[:, None, :, None]
+    cols = (dx[:, None] + torch.arange(width, device=images.device))[:, None, None, :]
+    batch = torch.arange(n, device=images.device)[:, None, None, None]
+    channels = torch.arange(images.shape[1], device=images.device)[None, :, None, None]
+    crops = padded[batch, channels, rows, cols]
+    return torch.where(flip.bool()[:, None, None, None], crops.flip(-1), crops)
+
+
+def _autocast(device: torch.device):
+    """bf16 autocast for training steps on a GPU (tensor cores); plain fp32 elsewhere (CPUs gain little and lose
+    bit-exactness). No weight-cast cache: it would not survive a CUDA graph's capture."""
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda", cache_enabled=False)
+
+
+class Steps:
+    """The optimizer steps of one group of stacks. On the CPU each step runs eagerly; on a GPU each batch size's
+    step (forward, backward and optimizer, for every stack at once) is captured once as a CUDA graph and replayed,
+    which removes the per-kernel launch cost that dominates small models. Eager and graphed steps compute the same
+    thing; a graph is captured again when the learning rate changes, and if capture fails training goes on eagerly."""
+
+    def __init__(self, stacks, x_train: torch.Tensor, per_model: bool, y_train: torch.Tensor, recipe: Recipe,
+                 images: bool, use_graphs: bool):
+        self.stacks, self.x_train, self.per_model, self.recipe = stacks, x_train, per_model, recipe
+        self.device = y_train.device
+        self.augment = recipe.augment and images
+        # Model indices of each stack's models, and of the rows of torch.cat(logits) in `_compute` (the stacks in
+        # order, each stack's models in its order): labels are gathered in that order so that row r's logits meet
+        # the labels of model logit_models[r].
+        self.model_indices = [torch.tensor(indices, device=self.device) for indices, _ in stacks]
+        self.logit_models = torch.cat(self.model_indices)
+        self.labels = y_train[self.logit_models]
+        self.parameters = [p for _, stack in stacks for p in stack.parameters()]
+        self.optimizer = make_optimizer(self.parameters, recipe, capturable=use_graphs)
+        self.use_graphs = use_graphs
+        self.graphs: dict[int, tuple] = {}  # batch size -> (graph, static step table, learning rate)
+
+    def __call__(self, table: torch.Tensor) -> None:
+        """One step on the (K, M, B) slice of the epoch table."""
+        if not self.use_graphs:
+            return self._compute(table)
+        size, lr = table.shape[-1], self.optimizer.param_groups[0]["lr"]
+        if size not in self.graphs or self.graphs[size][2] != lr:
+            self._capture(table)
+        if not self.use_graphs:  # capture failed
+            return self._compute(table)
+        graph, static, _ = self.graphs[size]
+        static.copy_(table)
+        graph.replay()
+
+    def _compute(self, table: torch.Tensor) -> None:
+        batch = table[0]  # (M, B): model m's examples for this step
+        logits = []
+        for (_, stack), models in zip(self.stacks, self.model_indices, strict=True):
+            inputs = self.x_train[models[:, None], batch[models]] if self.per_model else self.x_train[batch[models]]
+            if self.augment:
+                dy, dx, flip = (table[k][models].flatten() for k in (1, 2, 3))
+                inputs = augment(inputs.flatten(0, 1), dy, dx, flip).view(inputs.shape)
+            with _autocast(self.device):
+                logits.append(stack(inputs))
+        labels = self.labels.gather(1, batch[self.logit_models])
+        # Summed over models, each model's loss is its own batch mean: the gradients stay independent.
+        loss = F.cross_entropy(torch.cat(logits).flatten(0, 1).float(), labels.flatten(),
+                               reduction="sum") / batch.shape[1]
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+
+    def _state_tensors(self) -> list[torch.Tensor]:
+        """Everything a step changes: parameters, buffers (BatchNorm statistics) and the optimizer's state."""
+        tensors = list(self.parameters) + [b for _, stack in self.stacks for b in stack.buffers()]
+        return tensors + [t for state in self.optimizer.state.values() for t in state.values() if torch.is_tensor(t)]
+
+    def _capture(self, table: torch.Tensor) -> None:
+        """Warm up on a side stream, undo the warm-up, then record one step into a CUDA graph."""
+        # detach(): a clone that autograd tracks would make each parameter's gradient accumulator now, on this
+        # stream, and keep it alive into the capture, which it would then invalidate.
+        before = {id(t): t.detach().clone() for t in self._state_tensors()}
+        static = table.clone()
+        # Warm-up and capture share one stream: autograd remembers the stream on which a parameter's gradient
+        # accumulator was made, and capture fails if a backward pass has to reach back to another stream.
+        stream = capture_stream(self.device)
+        try:
+            stream.wait_stream(torch.cuda.current_stream(self.device))
+            with torch.cuda.stream(stream):
+                for _ in range(WARMUP_STEPS):
+                    self._compute(static)
+            torch.cuda.current_stream(self.device).wait_stream(stream)
+            self._restore(before)
+            graph = torch.cuda.CUDAGraph()
+            self.optimizer.zero_grad(set_to_none=True)  # the graph's own pool holds the gradients
+            with torch.cuda.graph(graph, stream=stream):
+                self._compute(static)
+        except RuntimeError as error:  # e.g. an operation that cannot be captured: train eagerly instead
+            log.warning("CUDA graph capture failed (%s); training eagerly", error)
+            torch.cuda.synchronize(self.device)
+            self._restore(before)
+            self.use_graphs = False
+            return
+        self.graphs[table.shape[-1]] = (graph, static, self.optimizer.param_groups[0]["lr"])
+
+    @torch.no_grad()
+    def _restore(self, before: dict[int, torch.Tensor]) -> None:
+        """Put back the state saved before a warm-up. Optimizer state the warm-up created is zeroed, which for
+        Adam (zero moments, step 0) and SGD with momentum (zero buffer) is the same as not having it yet."""
+        for tensor in self._state_tensors():
+            saved = before.get(id(tensor))
+            if saved is None:
+                tensor.zero_()
+            else:
+                tensor.copy_(saved)
+
+
+@functools.cache
+def capture_stream(device: torch.device) -> torch.cuda.Stream:
+    """One side stream per GPU for every warm-up and capture of the process."""
+    return torch.cuda.Stream(device)
