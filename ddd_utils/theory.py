@@ -16,9 +16,10 @@ Tibshirani 2022, "Surprises in high-dimensional ridgeless least squares interpol
 (n, d -> inf, d/n -> gamma) is noise * gamma / (1 - gamma) for gamma < 1 and signal * (1 - 1/gamma) +
 noise / (gamma - 1) for gamma > 1 (Hastie et al. 2022, isotropic case).
 
-Optimal ridge, b_hat = argmin |X b - y|^2 + lam |b|^2 (sum of squares, not mean): for b uniform on the sphere of
-radius sqrt(signal) (or b ~ N(0, signal/d I)) the Bayes-optimal estimator is ridge with lam* = noise * d / signal,
-and lam* minimises the direction-averaged risk for every X. Its risk is the Bayes risk
+Optimal ridge, b_hat = argmin |X b - y|^2 + lam |b|^2 (sum of squares, not mean): for b ~ N(0, signal/d I) and
+Gaussian noise the Bayes-optimal estimator is ridge with lam* = noise * d / signal; for b uniform on the sphere of
+radius sqrt(signal) the Bayes estimator is not linear, but lam* still minimises the direction-averaged risk of ridge
+for every X (that risk depends on b only through its second moments). Its risk is the Bayes risk
 noise * E tr (X^T X + lam* I)^{-1}, which in the proportional limit is noise * gamma * m(-lambda), with
 lambda = lam* / n = gamma * noise / signal and m the Stieltjes transform of the Marchenko-Pastur law of X^T X / n,
 the positive root of gamma * lambda * m^2 + (1 - gamma + lambda) * m - 1 = 0. Written out, with

@@ -103,7 +103,7 @@ def polynomial_explorer(n: int = 16, noise: float = 0.1, num_features: int = 32)
     return _explorer(controls, polynomial_state, draw_polynomial_state, rows=(3, 2))
 
 # Chapter 2's explorer: few trials and a coarse grid so that a slider move recomputes both curves quickly.
-LINEAR_EXPLORER = linear_regression.LinearConfig(grid_points=30, trials=8, n_test=300)
+LINEAR_EXPLORER = linear_regression.LinearConfig(grid_points=30, trials=8)
 RIDGE_CHOICES = (0.0, 0.1, 1.0, 10.0, 100.0)
 
 

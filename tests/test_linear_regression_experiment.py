@@ -13,7 +13,7 @@ D = 20  # sample-wise threshold n = d
 N = 20  # model-wise threshold p = n
 SAMPLE_CONFIG = lr.with_overrides(lr.PRESETS["smoke"], d=D, max_ratio=4.0, grid_points=40, trials=400)
 ABLATION_CONFIG = lr.with_overrides(lr.PRESETS["smoke"], d=D, max_ratio=2.0, grid_points=5, trials=100)
-MODEL_CONFIG = lr.with_overrides(lr.PRESETS["smoke"], n=N, max_ratio=3.0, grid_points=15, trials=300, n_test=100)
+MODEL_CONFIG = lr.with_overrides(lr.PRESETS["smoke"], n=N, max_ratio=3.0, grid_points=15, trials=300)
 
 
 def _mean_and_se(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -247,8 +247,28 @@ def test_modelwise_mean_risk_matches_the_exact_theory_away_from_the_threshold(de
     assert np.any(far & (result.sizes < N)) and np.any(far & (result.sizes > N))
     expected = lr.modelwise_theory(config, result.sizes[far])
     _assert_means_match(result.risk[:, far], expected, result.sizes[far])
-    # The fit to y splits into the fits to X b and to e; their cross term averages out.
-    _assert_means_match(result.risk - result.bias - result.variance, np.zeros(result.sizes.size), result.sizes)
+    # The fit to y splits into the fits to X_p b_used and to e + X_rest b_rest; their cross term averages out.
+    _assert_means_match(result.risk - result.bias - result.variance - result.left_out, np.zeros(result.sizes.size),
+                        result.sizes)
+
+
+@pytest.mark.parametrize("decay", [0.0, 1.0])
+def test_modelwise_parts_match_their_exact_expectations_and_left_out_features_act_as_noise(decay):
+    config = lr.with_overrides(MODEL_CONFIG, coefficient_decay=decay)
+    result = lr.modelwise(config, seed=1)
+    bias, variance, left_out = lr.modelwise_theory_parts(config, result.sizes)
+    far = np.abs(result.sizes - N) >= 4
+    _assert_means_match(result.variance[:, far], variance[far], result.sizes[far])
+    _assert_means_match(result.bias[:, far & (result.sizes > N)], bias[far & (result.sizes > N)],
+                        result.sizes[far & (result.sizes > N)])
+    under = result.sizes < N
+    assert np.all(result.bias[:, under] < 1e-20) and np.all(bias[under] == 0.0), \
+        "below p = n the model fits its own noise-free targets exactly: no bias, the misfit is left_out"
+    if decay:  # b_j^2 is the profile itself, so the left-out signal is exact in every trial
+        assert np.allclose(result.left_out, left_out[None, :], rtol=1e-12)
+    else:
+        _assert_means_match(result.left_out, left_out, result.sizes)
+    assert np.all(np.isinf(variance[np.abs(result.sizes - N) <= 1])), "the variance explodes at p = n"
 
 
 def test_modelwise_theory_depends_on_how_the_signal_is_spread():
@@ -327,7 +347,7 @@ def test_presets_are_exactly_smoke_cpu_full():
 
 
 def test_presets_grow_from_smoke_to_full():
-    for presets, fields in ((lr.PRESETS, ("d", "n", "grid_points", "trials", "n_test")),
+    for presets, fields in ((lr.PRESETS, ("d", "n", "grid_points", "trials")),
                             (lr.REAL_DATA_PRESETS, ("max_train", "trials"))):
         smoke, cpu, full = (presets[k] for k in ("smoke", "cpu", "full"))
         for field in fields:
@@ -348,7 +368,6 @@ def test_with_overrides_changes_only_the_given_fields():
     ("n", -3),
     ("grid_points", 0),
     ("trials", 0),
-    ("n_test", 0),
     ("noise", -0.1),
     ("noise", math.nan),
     ("signal", -1.0),

@@ -15,8 +15,8 @@ import numpy as np
 from ddd_utils._checks import check_nonnegative, check_positive_int, check_probability
 from ddd_utils.blas import config_n, sized_by
 from ddd_utils.data import random_direction, sample_gaussian_regression
-from ddd_utils.linear import min_norm, ridge_sweep
-from ddd_utils.theory import asymptotic_min_norm_risk, min_norm_risk
+from ddd_utils.linear import min_norm
+from ddd_utils.theory import asymptotic_min_norm_risk, min_norm_bias_variance
 
 ABLATIONS = ("small_singular_values", "test_features", "noise")
 
@@ -30,13 +30,12 @@ class LinearConfig:
     max_ratio: float = 4.0         # sweeps run to n = max_ratio * d and to p = max_ratio * n
     grid_points: int = 60          # sizes per sweep, plus every size within 3 of the threshold
     trials: int = 200              # independent training sets per point
-    n_test: int = 1000             # test points of the model-wise sweep
     ridge_lams: tuple[float, ...] = (1.0, 10.0, 100.0)  # fixed ridge strengths (sum-of-squares loss)
     small_singular_cutoff: float = 0.2  # ablations: singular values below this fraction of the largest are "small"
     coefficient_decay: float = 0.0  # model-wise truth: b_j^2 proportional to j^-decay (0: spread evenly)
 
     def __post_init__(self):
-        for name in ("d", "n", "grid_points", "trials", "n_test"):
+        for name in ("d", "n", "grid_points", "trials"):
             check_positive_int(name, getattr(self, name))
         for name in ("signal", "noise"):
             check_nonnegative(name, getattr(self, name))
@@ -49,18 +48,22 @@ class LinearConfig:
 
 
 PRESETS = {
-    "smoke": LinearConfig(d=12, n=12, grid_points=12, trials=6, n_test=200),
+    "smoke": LinearConfig(d=12, n=12, grid_points=12, trials=6),
     "cpu": LinearConfig(),
-    "full": LinearConfig(d=200, n=200, grid_points=120, trials=1000, n_test=4000),
+    "full": LinearConfig(d=200, n=200, grid_points=120, trials=1000),
 }
 
 
 @dataclass(frozen=True)
 class RiskCurve:
+    """Per training set (conditional on its X), the excess test risk and its parts: risk = |b_hat - b_used|^2 +
+    left_out, where b_hat = (fit to the model's own noise-free targets) + (fit to the noise it sees)."""
+
     sizes: np.ndarray      # (S,) the n (sample-wise) or p (model-wise) values
     risk: np.ndarray       # (trials, S) excess test risk
-    bias: np.ndarray       # (trials, S) risk of the fit to the noise-free targets
-    variance: np.ndarray   # (trials, S) risk contributed by the fit to the noise alone
+    bias: np.ndarray       # (trials, S) |fit of the noise-free targets the model can express - b_used|^2
+    variance: np.ndarray   # (trials, S) |fit of the noise alone|^2 (label noise, and the left-out features' signal)
+    left_out: np.ndarray   # (trials, S) |signal of the features the model does not have|^2 (0 sample-wise)
 
 
 def size_grid(threshold: int, stop: int, grid_points: int) -> np.ndarray:
@@ -71,15 +74,16 @@ def size_grid(threshold: int, stop: int, grid_points: int) -> np.ndarray:
     return np.union1d(np.union1d(spaced, near), [stop])
 
 
-def _filter(s: np.ndarray, lam: float, ablation: str | None, config: LinearConfig) -> np.ndarray:
-    """The spectral filter f(s) for singular values s of shape (trials, k), largest first: 1/s above the rank
-    cutoff (min-norm), s / (s^2 + lam) (ridge), or 1/s above `small_singular_cutoff` only (the first ablation)."""
+def _filter(s: np.ndarray, lam: float, ablation: str | None, config: LinearConfig, columns: int) -> np.ndarray:
+    """The spectral filter f(s) for singular values s of shape (trials, k), largest first, of designs with
+    `columns` columns: 1/s above the rank cutoff (min-norm), s / (s^2 + lam) (ridge), or 1/s above
+    `small_singular_cutoff` only (the first ablation)."""
     if lam > 0.0:
         return s / (s**2 + lam)
     if ablation == "small_singular_values":
         relative_cutoff = config.small_singular_cutoff
     else:
-        relative_cutoff = max(s.shape[1], config.d) * np.finfo(np.float64).eps  # as in ddd_utils.linear.min_norm
+        relative_cutoff = max(s.shape[1], columns) * np.finfo(np.float64).eps  # as in ddd_utils.linear.min_norm
     keep = s > relative_cutoff * s[:, :1]
     return np.where(keep, 1.0 / np.where(keep, s, 1.0), 0.0)
 
@@ -113,7 +117,7 @@ def samplewise(config: LinearConfig, seed: int = 0, lam: float = 0.0, ablation: 
     risk, bias, variance = (np.empty((config.trials, sizes.size)) for _ in range(3))
     for j, n in enumerate(sizes):
         U, s, Vt = np.linalg.svd(X_all[:, :n], full_matrices=False)
-        f = _filter(s, lam, ablation, config)
+        f = _filter(s, lam, ablation, config, config.d)
         signal_error = _spectral_fit(U, f, Vt, clean_all[:, :n]) - b
         noise_fit = _spectral_fit(U, f, Vt, e_all[:, :n])
         if ablation == "test_features":  # test inputs with no component along the small singular directions
@@ -123,7 +127,7 @@ def samplewise(config: LinearConfig, seed: int = 0, lam: float = 0.0, ablation: 
         bias[:, j] = np.sum(signal_error**2, axis=1)
         variance[:, j] = np.sum(noise_fit**2, axis=1)
         risk[:, j] = np.sum((signal_error + noise_fit) ** 2, axis=1)
-    return RiskCurve(sizes, risk, bias, variance)
+    return RiskCurve(sizes, risk, bias, variance, np.zeros_like(risk))
 
 
 def _signal_profile(config: LinearConfig) -> np.ndarray:
@@ -136,46 +140,65 @@ def _signal_profile(config: LinearConfig) -> np.ndarray:
 def modelwise(config: LinearConfig, seed: int = 0, lam: float = 0.0) -> RiskCurve:
     """Test risk against the number of features p used, at fixed n; the true model has max_ratio * n features.
 
-    The features left out act as extra noise of variance |b_left_out|^2; the test targets are noise-free. With
-    coefficient_decay = 0 the truth is a uniformly random direction; otherwise b_j = +-sqrt(profile_j), random signs.
+    A model with the first p features can express b_used = b[:p]; the signal of the other features, X_rest b_rest,
+    reaches it as extra noise, and |b_rest|^2 adds to its test error whatever it does. So bias is the error of the
+    fit to X_p b_used, variance that of the fit to e + X_rest b_rest, and left_out is |b_rest|^2; with isotropic
+    test inputs the risk |b_hat - b_used|^2 + |b_rest|^2 is exact, with no test set. With coefficient_decay = 0 the
+    truth is a uniformly random direction; otherwise b_j = +-sqrt(profile_j), random signs. All trials of one p
+    are solved at once with a batched SVD.
     """
     lam = check_nonnegative("lam", lam)
     total_features = int(config.max_ratio * config.n)
     sizes = size_grid(config.n, total_features, config.grid_points)
-    shape = (config.trials, sizes.size)
-    risk, bias, variance = np.empty(shape), np.empty(shape), np.empty(shape)
+    b, X, e = [], [], []
     for trial in range(config.trials):
         rng = np.random.default_rng((seed, 4, trial))
         if config.coefficient_decay == 0.0:
-            b = random_direction(total_features, config.signal, rng)
+            b.append(random_direction(total_features, config.signal, rng))
         else:
-            b = rng.choice([-1.0, 1.0], size=total_features) * np.sqrt(_signal_profile(config))
-        X, y, e = sample_gaussian_regression(config.n, b, config.noise, seed=(seed, 5, trial))
-        X_test = rng.standard_normal((config.n_test, total_features))
-        y_test = X_test @ b
-        risk[trial] = ridge_sweep(X, y, X_test, y_test, sizes, lam=lam).test_mse
-        bias[trial] = ridge_sweep(X, X @ b, X_test, y_test, sizes, lam=lam).test_mse
-        variance[trial] = ridge_sweep(X, e, X_test, np.zeros(config.n_test), sizes, lam=lam).test_mse
-    return RiskCurve(sizes, risk, bias, variance)
+            b.append(rng.choice([-1.0, 1.0], size=total_features) * np.sqrt(_signal_profile(config)))
+        X_trial, _, e_trial = sample_gaussian_regression(config.n, b[-1], config.noise, seed=(seed, 5, trial))
+        X.append(X_trial)
+        e.append(e_trial)
+    b, X, e = np.stack(b), np.stack(X), np.stack(e)
+    risk, bias, variance, left_out = (np.empty((config.trials, sizes.size)) for _ in range(4))
+    for j, p in enumerate(sizes):
+        used, rest = b[:, :p], b[:, p:]
+        U, s, Vt = np.linalg.svd(X[:, :, :p], full_matrices=False)
+        f = _filter(s, lam, None, config, int(p))
+        signal_error = _spectral_fit(U, f, Vt, np.einsum("tnp,tp->tn", X[:, :, :p], used)) - used
+        noise_fit = _spectral_fit(U, f, Vt, e + np.einsum("tnr,tr->tn", X[:, :, p:], rest))
+        bias[:, j] = np.sum(signal_error**2, axis=1)
+        variance[:, j] = np.sum(noise_fit**2, axis=1)
+        left_out[:, j] = np.sum(rest**2, axis=1)
+        risk[:, j] = np.sum((signal_error + noise_fit) ** 2, axis=1) + left_out[:, j]
+    return RiskCurve(sizes, risk, bias, variance, left_out)
 
 
-def modelwise_theory(config: LinearConfig, sizes, asymptotic: bool = False) -> np.ndarray:
-    """Expected risk of the model-wise sweep: the p used features carry the signal of the first p coefficients and
-    see the signal of the rest as extra noise, which also adds to the test error (the risk is linear in both, so
-    the expected profile gives the expectation).
-
-    Exact at finite n and p, or with `asymptotic=True` the proportional limit of Hastie et al. at gamma = p / n.
-    """
+def modelwise_theory_parts(config: LinearConfig, sizes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact expected (bias, variance, left_out) of the min-norm model-wise sweep at finite n and p: the p used
+    features carry the signal of the first p coefficients and see the rest as extra noise (the parts are linear in
+    both, so the expected profile gives the expectation)."""
     p = np.asarray(sizes)
     total_features = int(config.max_ratio * config.n)
     if p.size == 0 or p.min() < 1 or p.max() > total_features:
         raise ValueError(f"sizes must lie in [1, max_ratio * n] = [1, {total_features}]")
     used_signal = np.cumsum(_signal_profile(config))[p - 1]
     left_out = np.maximum(config.signal - used_signal, 0.0)
-    if asymptotic:
-        return np.array([asymptotic_min_norm_risk(k / config.n, s, config.noise + r) + r
-                         for k, s, r in zip(p, used_signal, left_out, strict=True)])
-    return np.array([min_norm_risk(config.n, int(k), s, config.noise + r) + r
+    parts = [min_norm_bias_variance(config.n, int(k), s, config.noise + r)
+             for k, s, r in zip(p, used_signal, left_out, strict=True)]
+    return np.array([bias for bias, _ in parts]), np.array([variance for _, variance in parts]), left_out
+
+
+def modelwise_theory(config: LinearConfig, sizes, asymptotic: bool = False) -> np.ndarray:
+    """Expected risk of the model-wise sweep: the sum of `modelwise_theory_parts`, exact at finite n and p, or with
+    `asymptotic=True` the proportional limit of Hastie et al. at gamma = p / n."""
+    bias, variance, left_out = modelwise_theory_parts(config, sizes)
+    if not asymptotic:
+        return bias + variance + left_out
+    p = np.asarray(sizes)
+    used_signal = config.signal - left_out
+    return np.array([asymptotic_min_norm_risk(k / config.n, s, config.noise + r) + r
                      for k, s, r in zip(p, used_signal, left_out, strict=True)])
 
 
