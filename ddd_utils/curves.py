@@ -6,9 +6,12 @@ claims what a run did not show.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
+
+PRINT_WIDTH = 96  # characters of printed output that fit the book's code boxes without being cut
 
 
 @dataclass(frozen=True)
@@ -23,9 +26,20 @@ class CurveSummary:
     last_error: float
 
     def __str__(self) -> str:
-        return (f"peak: {self.peak_error:.3g} at {self.peak_at:g}; best below the threshold: "
-                f"{self.best_below_error:.3g} at {self.best_below_at:g}; best above: {self.best_above_error:.3g} "
-                f"at {self.best_above_at:g}; at the largest size ({self.last_at:g}): {self.last_error:.3g}")
+        return wrapped(f"peak: {self.peak_error:.3g} at {self.peak_at:g}; best below the threshold: "
+                       f"{self.best_below_error:.3g} at {self.best_below_at:g}; best above: "
+                       f"{self.best_above_error:.3g} at {self.best_above_at:g}; at the largest size "
+                       f"({self.last_at:g}): {self.last_error:.3g}")
+
+
+def wrapped(text: str, indent: str = "  ") -> str:
+    """`text` broken into lines of at most PRINT_WIDTH characters, continuation lines indented."""
+    return textwrap.fill(text, PRINT_WIDTH, subsequent_indent=indent, break_on_hyphens=False)
+
+
+def series_text(label: str, xs, values, digits: int = 3) -> str:
+    """"label: x1: v1, x2: v2, ..." for printing a curve's values beside its figure, wrapped to fit the page."""
+    return wrapped(f"{label}: " + ", ".join(f"{x:g}: {v:.{digits}f}" for x, v in zip(xs, values, strict=True)))
 
 
 def describe_curve(x, errors, threshold: float) -> CurveSummary:

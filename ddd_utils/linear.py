@@ -22,12 +22,13 @@ def default_rcond(X: np.ndarray) -> float:
 
 
 @sized_by(rows_of_first_argument)
-def min_norm(X, y, rcond: float | None = None) -> np.ndarray:
+def min_norm(X, y, rcond: float | None = None, multi_output: bool = False) -> np.ndarray:
     """Minimum-norm least-squares solution w = X^+ y (the limit of gradient descent from zero).
 
-    Singular values below `rcond * s_max` are treated as zero; `rcond=None` uses `default_rcond(X)`.
+    Singular values below `rcond * s_max` are treated as zero; `rcond=None` uses `default_rcond(X)`. With
+    `multi_output`, y may have shape (n, k): k fits sharing one factorisation of X.
     """
-    X, y = as_design_and_targets(X, y)
+    X, y = as_design_and_targets(X, y, multi_output=multi_output)
     return _min_norm(X, y, None if rcond is None else check_nonnegative("rcond", rcond))
 
 

@@ -42,9 +42,21 @@ def plot_trials(ax: Axes, x, values, label: str | None = None, color=None, cente
     return line
 
 
-def mark_threshold(ax: Axes, at: float, label: str = "interpolation threshold") -> None:
-    """A vertical dashed line where the model can first fit every training point."""
-    ax.axvline(at, label=label, **THRESHOLD_STYLE)
+def mark_threshold(ax: Axes, at: float, label: str = "interpolation threshold", **style) -> None:
+    """A vertical dashed line where the model can first fit every training point (`style` overrides the look)."""
+    ax.axvline(at, label=label, **{**THRESHOLD_STYLE, **style})
+
+
+def width_sweep(ax: Axes, curves: dict, thresholds: dict[str, int | None]) -> None:
+    """A model-wise sweep of classifiers: final test and training error against width (mean over seeds, band:
+    the seeds' spread), with each named threshold width marked (the first dashed, the next dotted)."""
+    plot_trials(ax, curves["widths"], curves["test_error"], label="test error", marker="o", markersize=3)
+    plot_trials(ax, curves["widths"], curves["train_error"], label="train error (noisy labels)", marker="s",
+                markersize=3)
+    for (label, width), linestyle in zip(thresholds.items(), ("--", ":"), strict=False):
+        if width is not None:
+            mark_threshold(ax, width, label=f"{label} (width {width})", linestyle=linestyle)
+    double_descent_axes(ax, "hidden units (width)", "error", logy=False)
 
 
 def double_descent_axes(ax: Axes, xlabel: str, ylabel: str, logx: bool = True, logy: bool = True) -> Axes:

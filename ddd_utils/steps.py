@@ -13,6 +13,14 @@ import torch.nn.functional as F
 if TYPE_CHECKING:
     from ddd_utils.train import Recipe
 
+
+def per_example_loss(logits: torch.Tensor, labels: torch.Tensor, loss: str) -> torch.Tensor:
+    """The loss of each example (any leading shape): cross-entropy, or the squared distance of the outputs from the
+    one-hot label (Belkin et al.'s loss)."""
+    if loss == "squared":
+        return (logits - F.one_hot(labels, logits.shape[-1]).to(logits.dtype)).square().sum(-1)
+    return F.cross_entropy(logits.flatten(0, -2), labels.flatten(), reduction="none").view(labels.shape)
+
 WARMUP_STEPS = 3  # eager steps (then undone) before a CUDA graph is captured: they allocate what the step needs
 
 log = logging.getLogger(__name__)
@@ -111,8 +119,7 @@ class Steps:
                 logits.append(stack(inputs))
         labels = self.labels.gather(1, batch[self.logit_models])
         # Summed over models, each model's loss is its own batch mean: the gradients stay independent.
-        loss = F.cross_entropy(torch.cat(logits).flatten(0, 1).float(), labels.flatten(),
-                               reduction="sum") / batch.shape[1]
+        loss = per_example_loss(torch.cat(logits).float(), labels, self.recipe.loss).sum() / batch.shape[1]
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()

@@ -18,15 +18,15 @@ from pathlib import Path
 from typing import NamedTuple
 
 import torch
-import torch.nn.functional as F
 
 from ddd_utils import checkpoints
 from ddd_utils._checks import check_nonnegative, check_positive_int
 from ddd_utils.models.stacked import Single, stack_models
 from ddd_utils.provenance import device_name
-from ddd_utils.steps import Steps, epoch_table
+from ddd_utils.steps import Steps, epoch_table, per_example_loss
 
 OPTIMIZERS = ("adam", "sgd")
+LOSSES = ("cross_entropy", "squared")
 
 
 @dataclass(frozen=True)
@@ -41,10 +41,13 @@ class Recipe:
     weight_decay: float = 0.0   # L2 penalty folded into the optimizer
     lr_drop_every: int = 0      # SGD step schedule: divide lr by 10 every this many epochs (0: constant)
     augment: bool = False       # random crop (4-pixel padding) and horizontal flip, for images only
+    loss: str = "cross_entropy"  # or "squared": sum over classes of (output - one-hot label)^2 (Belkin et al.)
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {self.optimizer!r}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}; got {self.loss!r}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0; got {self.lr!r}")
         check_positive_int("batch_size", self.batch_size)
@@ -120,16 +123,18 @@ class Outcome(NamedTuple):
 
 
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> Outcome:
+def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024,
+             loss: str = "cross_entropy") -> Outcome:
     """Per-example (wrong, loss) of one `model` in eval mode, as device tensors; the model's modes are restored."""
     with _modes_restored([model]):
-        outcome = _evaluate_stack(Single([model]), x, y.unsqueeze(0), per_model=False, batch_size=batch_size)
+        outcome = _evaluate_stack(Single([model]), x, y.unsqueeze(0), per_model=False, batch_size=batch_size,
+                                  loss=loss)
     return Outcome(outcome.wrong[0], outcome.loss[0])
 
 
 @torch.no_grad()
 def _evaluate_stack(stack: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, per_model: bool,
-                    batch_size: int = 1024) -> Outcome:
+                    batch_size: int = 1024, loss: str = "cross_entropy") -> Outcome:
     """Per-model, per-example (wrong, loss), each of shape (M, N), of a stack in eval mode, on inputs shared by
     every model (N, ...) or one set per model (M, N, ...) if `per_model`, with labels `y` (M, N)."""
     stack.eval()
@@ -145,7 +150,7 @@ def _evaluate_stack(stack: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, pe
             logits = stack(inputs).float()
         target = y[:, start:start + batch_size]
         wrong.append(logits.argmax(dim=-1) != target)
-        losses.append(F.cross_entropy(logits.flatten(0, 1), target.flatten(), reduction="none").view(target.shape))
+        losses.append(per_example_loss(logits, target, loss))
     return Outcome(torch.cat(wrong, dim=1), torch.cat(losses, dim=1))
 
 
@@ -224,12 +229,13 @@ def _metrics(train: Outcome, test: Outcome, corrupted: torch.Tensor) -> dict[str
             "test_error": test.wrong.float().mean().item(), "test_loss": test.loss.mean().item()}
 
 
-def _record_evaluation(histories: list[dict], epoch: int, seconds: float, stacks, group: _GroupData) -> None:
+def _record_evaluation(histories: list[dict], epoch: int, seconds: float, stacks, group: _GroupData, loss: str
+                       ) -> None:
     """Evaluate every stack on its models' training and test sets and append the epoch to each model's history."""
     for indices, stack in stacks:
         x_train, y_train, x_test, y_test = group.for_models(torch.tensor(indices, device=group.y_train.device))
-        train = _evaluate_stack(stack, x_train, y_train, group.train_per_model)
-        test = _evaluate_stack(stack, x_test, y_test, group.test_per_model)
+        train = _evaluate_stack(stack, x_train, y_train, group.train_per_model, loss=loss)
+        test = _evaluate_stack(stack, x_test, y_test, group.test_per_model, loss=loss)
         for j, m in enumerate(indices):
             row = _metrics(Outcome(train.wrong[j], train.loss[j]), Outcome(test.wrong[j], test.loss[j]),
                            group.corrupted[m])
@@ -295,7 +301,7 @@ def train_many(models: Sequence[torch.nn.Module], datas: Sequence[TrainData], re
             if epoch in eval_epochs:
                 if device.type == "cuda":
                     torch.cuda.synchronize(device)  # the clock must not run ahead of the queued steps
-                _record_evaluation(histories, epoch, time.perf_counter() - start, stacks, group)
+                _record_evaluation(histories, epoch, time.perf_counter() - start, stacks, group, recipe.loss)
             if checkpoint is not None and (epoch == recipe.epochs or (checkpoint_every and
                                                                       epoch % checkpoint_every == 0)):
                 checkpoints.save_atomically({

@@ -84,7 +84,7 @@ def test_log_spaced_epochs_end_at_the_last_epoch_and_increase():
 
 
 @pytest.mark.parametrize("field, value", [("optimizer", "rmsprop"), ("lr", 0.0), ("batch_size", 0),
-                                          ("epochs", 0), ("weight_decay", -1.0)])
+                                          ("epochs", 0), ("weight_decay", -1.0), ("loss", "hinge")])
 def test_bad_recipes_are_clear_errors(field, value):
     with pytest.raises((ValueError, TypeError), match=field):
         training.Recipe(**{field: value})
@@ -264,7 +264,8 @@ def test_label_noise_is_the_same_draw_at_every_width():
 
 
 @pytest.mark.parametrize("field, value", [("widths", (0, 4)), ("noises", (1.5,)), ("noises", (-0.1,)),
-                                          ("model", "transformer"), ("n_train", 5000), ("epochs", 0)])
+                                          ("model", "transformer"), ("n_train", 5000), ("epochs", 0),
+                                          ("loss", "l1"), ("optimizer", "lbfgs"), ("momentum", -0.5)])
 def test_bad_sweep_configs_are_clear_errors(field, value):
     from ddd_utils.experiments import mnist1d_sweep
 
@@ -358,6 +359,32 @@ def test_weight_reuse_sweep_grows_each_width_from_the_last(monkeypatch):
         mnist1d_sweep.weight_reuse_sweep(mnist1d_sweep.MNIST1DSweepConfig(model="cnn5"), noise=0.2)
 
 
+def test_belkins_protocol_reuses_weights_up_to_its_threshold_and_starts_small_and_fresh_above(monkeypatch):
+    from ddd_utils.experiments import mnist1d_sweep
+
+    config = mnist1d_sweep.MNIST1DSweepConfig(widths=(2, 8, 20, 40), noises=(0.2,), seeds=(0, 1), n_train=100,
+                                              epochs=1, eval_count=1, loss="squared")
+    threshold = mnist1d_sweep.belkin_threshold_width(config)
+    assert threshold == 20, "51 h + 10 parameters reach n * classes = 1000 first at h = 20"
+    grown, fresh = [], []
+    grow_from = mnist1d_sweep.grow_from
+    monkeypatch.setattr(mnist1d_sweep, "grow_from", lambda big, small: grown.append(big.net[1].out_features)
+                        or grow_from(big, small))
+    real_train = mnist1d_sweep._train_together
+
+    def record_fresh(models, *args, **kwargs):
+        if models[0].net[1].out_features > threshold:
+            fresh.append(torch.cat([p.detach().flatten() for p in models[0].parameters()]).std().item())
+        return real_train(models, *args, **kwargs)
+
+    monkeypatch.setattr(mnist1d_sweep, "_train_together", record_fresh)
+    records = mnist1d_sweep.weight_reuse_sweep(config, noise=0.2, reuse_up_to=threshold)
+    assert sorted(set(grown)) == [8, 20], "only widths up to the threshold grow from the previous one"
+    assert fresh and fresh[0] == pytest.approx(mnist1d_sweep.SMALL_INIT_STD, rel=0.1), "small N(0, 0.01) weights"
+    assert {r["config"]["reuse_up_to"] for r in records} == {threshold}
+    assert all(r["config"]["loss"] == "squared" for r in records)
+
+
 def test_weight_reuse_kept_on_disk_is_read_back_and_an_interrupted_chain_resumes(tmp_path, monkeypatch):
     from ddd_utils.experiments import mnist1d_sweep
 
@@ -392,3 +419,16 @@ def test_the_paper_preset_is_greydanus_deep_double_descent_setting():
     h = 47
     assert count_parameters(build_model("mlp2", h, (40,), 10)) == 40 * h + h + h * h + h + h * 10 + 10
     assert set(mnist1d_sweep.PRESET_TIMES) == set(mnist1d_sweep.PRESETS)
+
+
+def test_a_shipped_result_is_read_from_the_book_folder_or_named_clearly_when_missing(tmp_path, book_config):
+    from ddd_utils import results
+
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "x.json").write_text('{"runs": [1]}')
+    assert results.load_result("x.json", tmp_path) == {"runs": [1]}
+    with pytest.raises(FileNotFoundError, match="missing.json"):  # tests run without network: not reachable
+        results.load_result("missing.json", tmp_path)
+    repository = book_config["repository"]
+    assert results.REPOSITORY_RAW == (repository["url"].replace("https://github.com", "https://raw.githubusercontent.com")
+                                      + "/" + repository["branch"])

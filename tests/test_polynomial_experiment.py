@@ -228,3 +228,21 @@ def test_gradient_descent_report_describes_the_problem(gd_run):
 def test_feature_grid_with_one_log_point_still_reaches_max_features():
     # Regression test: np.logspace(0, log10(m), 1) is just [1.0], which once dropped max_features from the grid.
     assert polynomial.feature_grid(10, 500, 1)[-1] == 500
+
+
+def test_schaeffer_reference_fits_legendre_degrees_one_and_up_as_scipy_writes_them():
+    from scipy.special import eval_legendre
+
+    from ddd_utils.data import sample_regression
+
+    errors = polynomial.schaeffer_reference(num_features=(3, 15), trials=2, seed=4)
+    x, y = sample_regression("slope_cosine", 15, 0.0, seed=(4, 7, 1))
+    assert np.allclose(y, 2 * x + np.cos(25 * x))
+    x_test = np.linspace(-1, 1, 1000)
+    for p in (3, 15):
+        degrees = np.arange(1, p + 1)  # no constant feature, as in their code
+        X, X_test = eval_legendre(degrees, x[:, None]), eval_legendre(degrees, x_test[:, None])
+        w = np.linalg.pinv(X) @ y
+        expected = np.mean((X_test @ w - (2 * x_test + np.cos(25 * x_test))) ** 2)
+        assert errors[p][1] == pytest.approx(expected, rel=1e-6)
+    assert set(polynomial.SCHAEFFER_PUBLISHED) == {1, 15, 30}

@@ -423,3 +423,14 @@ def test_explorer_state_recomputes_for_a_new_setting_and_draws():
     assert curve.n == 50 and curve.test_error.shape == (1, curve.num_features.size)
     assert widgets.random_features_state(num_features=55, noise=0.1, n=50)["curve"] is curve  # cached
     plt.close(widgets.draw_random_features_state(state))
+
+
+def test_samplewise_at_all_training_images_equals_the_feature_sweep_at_that_n():
+    result = rfx.samplewise(TINY, num_features=38, num_sizes=6)
+    assert result.sizes[0] == 1 and result.sizes[-1] == TINY.n and {35, 38, 40} <= set(result.sizes.tolist())
+    by_n = rfx.sweep(TINY)  # its grid holds every N within 3 of n = 40
+    column = int(np.flatnonzero(by_n.num_features == 38)[0])
+    assert np.allclose(result.test_loss[:, -1], by_n.test_loss[:, column], rtol=1e-8)
+    assert np.array_equal(result.test_error[:, -1], by_n.test_error[:, column])
+    with pytest.raises(ValueError, match="num_features"):
+        rfx.samplewise(TINY, num_features=0)

@@ -20,6 +20,13 @@ from ddd_utils.models.stacked import Single, StackedCNN5, StackedMLP, stack_mode
 RECIPE = training.Recipe(optimizer="adam", lr=3e-3, batch_size=32, epochs=2)
 
 
+def plain_loss(logits: torch.Tensor, labels: torch.Tensor, loss: str) -> torch.Tensor:
+    """The batch-mean loss written out independently of the engine."""
+    if loss == "squared":
+        return F.mse_loss(logits, F.one_hot(labels, logits.shape[-1]).float(), reduction="sum") / labels.numel()
+    return F.cross_entropy(logits, labels)
+
+
 def plain_training(model: torch.nn.Module, data: training.TrainData, recipe: training.Recipe, seed: int) -> None:
     """The textbook loop, one model at a time: the independent route train_many must agree with."""
     generator = torch.Generator().manual_seed(seed)
@@ -30,7 +37,7 @@ def plain_training(model: torch.nn.Module, data: training.TrainData, recipe: tra
         order = torch.randperm(n, generator=generator)
         for begin in range(0, n, recipe.batch_size):
             batch = order[begin:begin + recipe.batch_size]
-            loss = F.cross_entropy(model(data.x_train[batch]), data.y_train[batch])
+            loss = plain_loss(model(data.x_train[batch]), data.y_train[batch], recipe.loss)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -49,18 +56,23 @@ def sweep_models(name: str, runs: list[tuple[int, float, int]]) -> tuple[list, l
 RUNS = [(4, 0.0, 0), (4, 0.2, 1), (16, 0.2, 0), (4, 0.2, 2), (16, 0.0, 1)]
 
 
-@pytest.mark.parametrize("name", ["mlp", "cnn5"])
-def test_train_many_equals_training_each_model_alone(name):
+@pytest.mark.parametrize("name, loss", [("mlp", "cross_entropy"), ("cnn5", "cross_entropy"), ("mlp", "squared")])
+def test_train_many_equals_training_each_model_alone(name, loss):
+    recipe = training.Recipe(optimizer="adam", lr=3e-3, batch_size=32, epochs=2, loss=loss)
     models, datas, seeds = sweep_models(name, RUNS)
     alone = copy.deepcopy(models)
-    histories = training.train_many(models, datas, RECIPE, seeds, eval_epochs=[2])
+    histories = training.train_many(models, datas, recipe, seeds, eval_epochs=[2])
     for model, reference, data, seed, history in zip(models, alone, datas, seeds, histories, strict=True):
-        plain_training(reference, data, RECIPE, seed)
+        plain_training(reference, data, recipe, seed)
         for (key, trained), expected in zip(model.state_dict().items(), reference.state_dict().values(),
                                             strict=True):
             assert torch.allclose(trained.float(), expected.float(), rtol=1e-4, atol=1e-5), key
-        wrong, _ = training.evaluate(reference, data.x_test, data.y_test)
+        wrong, losses = training.evaluate(reference, data.x_test, data.y_test, loss=loss)
         assert history["test_error"] == [pytest.approx(wrong.float().mean().item(), abs=2e-3)]
+        with torch.no_grad():
+            expected_loss = plain_loss(reference.eval()(data.x_test), data.y_test, loss).item()
+        assert history["test_loss"] == [pytest.approx(expected_loss, rel=1e-3)]
+        assert losses.mean().item() == pytest.approx(expected_loss, rel=1e-5)
 
 
 def test_stacked_batchnorm_keeps_each_models_own_statistics():

@@ -13,6 +13,8 @@ TARGETS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "sine": lambda x: np.sin(2.0 * np.pi * x),
     # A smooth bump plus a slope: most of its energy sits in low degrees.
     "bump": lambda x: np.exp(-4.0 * x**2) + 0.5 * x,
+    # Schaeffer et al. (2023)'s polynomial example: a slope plus an oscillation far too fast for few samples.
+    "slope_cosine": lambda x: 2.0 * x + np.cos(25.0 * x),
 }
 
 

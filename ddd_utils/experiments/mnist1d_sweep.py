@@ -21,9 +21,10 @@ from ddd_utils.data.mnist1d import make_mnist1d
 from ddd_utils.data.noise import corrupt_labels
 from ddd_utils.models import MODELS, build_model, count_parameters, grow_from
 from ddd_utils.sweep import ResultStore, run_key
-from ddd_utils.train import OPTIMIZERS, Recipe, TrainData, log_spaced_epochs, train_many
+from ddd_utils.train import LOSSES, OPTIMIZERS, Recipe, TrainData, log_spaced_epochs, train_many
 
 NUM_CLASSES = 10
+SMALL_INIT_STD = 0.1  # Belkin et al.'s small random weights, N(0, 0.01), for new units and fresh networks
 SIGNAL_LENGTH = 40  # MNIST-1D sequences have 40 samples
 MNIST1D_TRAIN_SIZE = 4000  # the published MNIST-1D split: 4000 training and 1000 test sequences of length 40
 
@@ -39,6 +40,7 @@ class MNIST1DSweepConfig:
     optimizer: str = "adam"            # "adam" or "sgd" (ddd_utils.train.OPTIMIZERS)
     lr: float = 1e-3                   # learning rate
     momentum: float = 0.9              # SGD only
+    loss: str = "cross_entropy"        # or "squared" (ddd_utils.train.LOSSES)
     batch_size: int = 128              # sequences per step
     eval_count: int = 25               # log-spaced epochs at which the history is recorded
     checkpoint_every: int = 50         # epochs between checkpoints of an unfinished run
@@ -58,6 +60,8 @@ class MNIST1DSweepConfig:
                              f"got {self.n_train!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {self.optimizer!r}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}; got {self.loss!r}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0; got {self.lr!r}")
         check_nonnegative("momentum", self.momentum)
@@ -66,6 +70,10 @@ class MNIST1DSweepConfig:
 # Greydanus (2020)'s deep double descent on MNIST-1D: an MLP 40-h-h-10 with h on a geometric grid from 2 to 300,
 # 15% label noise (and clean labels), all 4,000 training sequences, SGD (lr 0.01, momentum 0.9, batch 100) for 500
 # epochs. Published: with noise, 47.2% test error at h = 16, a peak of 54.1% at h = 47-61, 45.5% at h = 300.
+GREYDANUS_PUBLISHED = {  # test error: (hidden units, error); printed beside ours, never drawn as if measured
+    0.15: {"minimum below the peak": (16, 0.472), "peak": ("47-61", 0.541), "largest width": (300, 0.455)},
+    0.0: {"largest width": (300, 0.373)},
+}
 GREYDANUS_WIDTHS = (2, 3, 4, 5, 7, 9, 12, 16, 19, 24, 31, 40, 47, 52, 61, 67, 86, 110, 141, 182, 234, 300)
 
 PRESETS = {
@@ -111,7 +119,8 @@ def training_data(n_train: int, noise: float, seed: int) -> TrainData:
 
 
 # Config fields every run of one job must share: they make up the training recipe and the training set's size.
-_JOB_FIELDS = ("n_train", "epochs", "optimizer", "lr", "momentum", "batch_size", "eval_count", "checkpoint_every")
+_JOB_FIELDS = ("n_train", "epochs", "optimizer", "lr", "momentum", "loss", "batch_size", "eval_count",
+               "checkpoint_every")
 
 
 @spare_one_core
@@ -129,23 +138,38 @@ def run(job: list[dict], checkpoint: Path | None = None, progress: bool = False)
                            [config["seed"] for config in job], shared, checkpoint, progress)
 
 
-def _initial_model(name: str, width: int, seed: int, grow_from_model: torch.nn.Module | None = None
-                   ) -> torch.nn.Module:
-    """A run's initial network, drawn on the CPU from its own seed (as if the run were trained alone) and, for weight
-    reuse, grown from a trained narrower one; the global random state is left as it was."""
+def _initial_model(name: str, width: int, seed: int, grow_from_model: torch.nn.Module | None = None,
+                   small: bool = False) -> torch.nn.Module:
+    """A run's initial network, drawn on the CPU from its own seed (as if the run were trained alone): PyTorch's
+    default initialisation, or with `small` every weight and bias ~ N(0, 0.01), or for weight reuse grown from a
+    trained narrower one. The global random state is left as it was."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = build_model(name, width, (SIGNAL_LENGTH,), NUM_CLASSES)
+        if small:
+            with torch.no_grad():
+                for parameter in model.parameters():
+                    parameter.normal_(0.0, SMALL_INIT_STD)
         if grow_from_model is not None:
             grow_from(model, grow_from_model)
     return model
+
+
+def belkin_threshold_width(config: MNIST1DSweepConfig) -> int:
+    """The smallest width of `config` whose network has at least n_train * classes parameters: the interpolation
+    threshold as Belkin et al. count it (for squared loss, one parameter per fitted target value)."""
+    targets = config.n_train * NUM_CLASSES
+    for width in sorted(config.widths):
+        if count_parameters(build_model(config.model, width, (SIGNAL_LENGTH,), NUM_CLASSES)) >= targets:
+            return width
+    return max(config.widths)
 
 
 def _train_together(models: list, datas: list[TrainData], seeds: list[int], settings: dict,
                     checkpoint: Path | None = None, progress: bool = False) -> list[dict]:
     """`train_many` with the sweep's recipe and log-spaced evaluations; each history also gets its parameter count."""
     recipe = Recipe(optimizer=settings["optimizer"], lr=settings["lr"], momentum=settings["momentum"],
-                    batch_size=settings["batch_size"], epochs=settings["epochs"])
+                    loss=settings["loss"], batch_size=settings["batch_size"], epochs=settings["epochs"])
     histories = train_many(models, datas, recipe, seeds=seeds,
                            eval_epochs=log_spaced_epochs(settings["epochs"], settings["eval_count"]),
                            checkpoint=checkpoint, checkpoint_every=settings["checkpoint_every"], progress=progress)
@@ -156,11 +180,12 @@ def _train_together(models: list, datas: list[TrainData], seeds: list[int], sett
 
 @spare_one_core
 def weight_reuse_sweep(config: MNIST1DSweepConfig, noise: float, out: str | Path | None = None,
-                       progress: bool = False) -> list[dict]:
-    """Belkin et al.'s protocol for the MLP: train the widths in increasing order, each starting from the previous
-    width's trained weights (new weights ~ N(0, 0.01)), instead of from scratch. Every seed of `config` follows its
-    own chain; the seeds of one width train together, on the GPU if there is one. Returns one record per
-    (seed, width).
+                       progress: bool = False, reuse_up_to: int | None = None) -> list[dict]:
+    """Weight reuse for the MLP: train the widths in increasing order, each starting from the previous width's
+    trained weights (new weights ~ N(0, 0.01)), instead of from scratch. With `reuse_up_to`, only widths up to it
+    do so, and wider ones start afresh from small random weights (every weight and bias ~ N(0, 0.01)): Belkin et
+    al.'s protocol, with the threshold from `belkin_threshold_width`. Every seed of `config` follows its own chain;
+    the seeds of one width train together, on the GPU if there is one. Returns one record per (seed, width).
 
     `progress` shows a bar over the widths. With `out`, each finished width is kept there (its records, and its
     trained weights to grow the next width from), so a second call reads them back instead of training again, and
@@ -173,15 +198,16 @@ def weight_reuse_sweep(config: MNIST1DSweepConfig, noise: float, out: str | Path
     datas = None
     records, previous = [], None
     for width in tqdm(sorted(config.widths), disable=not progress, desc="weight reuse: widths"):
-        configs = [{**shared, "width": width, "noise": noise, "seed": seed, "weight_reuse": True}
-                   for seed in config.seeds]
+        reuse = reuse_up_to is None or width <= reuse_up_to
+        configs = [{**shared, "width": width, "noise": noise, "seed": seed, "weight_reuse": True,
+                    "reuse_up_to": reuse_up_to} for seed in config.seeds]
         kept = _kept_width(store, configs, width, config.model)
         if kept is not None:
             histories, models = kept
         else:
             datas = datas or [training_data(config.n_train, noise, seed).to(device) for seed in config.seeds]
-            models = [_initial_model(config.model, width, seed, None if previous is None else previous[i]).to(device)
-                      for i, seed in enumerate(config.seeds)]
+            models = [_initial_model(config.model, width, seed, previous[i] if reuse and previous else None,
+                                     small=not reuse).to(device) for i, seed in enumerate(config.seeds)]
             histories = _train_together(models, datas, list(config.seeds), shared)
             if store is not None:
                 _keep_width(store, configs, histories, models)

@@ -148,6 +148,28 @@ def gradient_descent_vs_min_norm(config: PolynomialConfig, seed: int = 0, num_ch
             "condition_number_at_threshold": just_past[0] / just_past[-1]}
 
 
+# Schaeffer et al. (2023), "Double descent demystified", polynomial example: n = 15 noise-free samples of
+# y = 2x + cos(25x), Legendre features of degrees 1..p (no constant), pseudoinverse fit, test MSE on 1,000 evenly
+# spaced points, 30 training sets. Their published medians at p = 1, 15 and 30:
+SCHAEFFER_PUBLISHED = {1: 0.51, 15: 6.7e6, 30: 0.35}
+
+
+@sized_by(lambda *args, **kwargs: 15)
+def schaeffer_reference(num_features=(1, 15, 30), trials: int = 30, seed: int = 0) -> dict[int, np.ndarray]:
+    """Test MSE of every training set at each p in `num_features`, in Schaeffer et al.'s setting (above)."""
+    n, x_test = 15, np.linspace(-1.0, 1.0, 1000)
+    target = TARGETS["slope_cosine"]
+    p_max = max(num_features)
+    X_test = design_matrix("legendre", x_test, p_max + 1)[:, 1:]  # degrees 1..p_max
+    errors = {p: np.empty(trials) for p in num_features}
+    for trial in range(trials):
+        x, y = sample_regression("slope_cosine", n, 0.0, seed=(seed, 7, trial))
+        X = design_matrix("legendre", x, p_max + 1)[:, 1:]
+        for p in num_features:
+            errors[p][trial] = np.mean((X_test[:, :p] @ min_norm(X[:, :p], y) - target(x_test)) ** 2)
+    return errors
+
+
 def with_overrides(config: PolynomialConfig, **changes) -> PolynomialConfig:
     """A copy of `config` with some fields changed (validated like any config)."""
     return replace(config, **changes)

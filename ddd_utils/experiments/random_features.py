@@ -18,6 +18,7 @@ import torch  # imported here, not in network_vs_min_norm, so that ddd_utils.bla
 
 from ddd_utils._checks import check_nonnegative, check_positive_int, check_probability
 from ddd_utils.blas import config_n, sized_by
+from ddd_utils.curves import wrapped
 from ddd_utils.data.noise import corrupt_labels
 from ddd_utils.experiments.polynomial import feature_grid
 from ddd_utils.linear import min_norm, min_norm_sweep
@@ -265,6 +266,36 @@ def _sweep(config: RandomFeaturesConfig, noise: float | None, lam: float, steps:
                                **{name: np.array(values) for name, values in out.items()})
 
 
+@dataclass(frozen=True)
+class SamplewiseSweep:
+    num_features: int          # N, fixed
+    sizes: np.ndarray          # (S,) training images n' used: the first n' of each seed's training split
+    test_error: np.ndarray     # (seeds, S) zero-one error on the clean test labels
+    test_loss: np.ndarray      # (seeds, S) squared loss to the one-hot test labels (summed over classes)
+
+
+@sized_by(config_n)
+def samplewise(config: RandomFeaturesConfig, num_features: int, num_sizes: int = 40, noise: float | None = None
+               ) -> SamplewiseSweep:
+    """The min-norm fit on N = `num_features` random features against the number of training images n', from 1
+    to config.n (nested: the first n' images of each seed's split, the same features): the peak moves to n' = N."""
+    check_positive_int("num_features", num_features)
+    check_positive_int("num_sizes", num_sizes, minimum=2)
+    near = np.arange(num_features - 3, num_features + 4)
+    sizes = np.union1d(np.round(np.linspace(1, config.n, num_sizes)).astype(int), near)
+    sizes = sizes[(sizes >= 1) & (sizes <= config.n)]
+    errors, losses = [], []
+    for seed in config.seeds:
+        data = load_data(config, seed, noise)
+        features = random_features(config.kind, data["X"].shape[1], num_features, seed, config.bandwidth)
+        F, F_test, Y = features.unscaled(data["X"]), features.unscaled(data["X_test"]), one_hot(data["y"])
+        predictions = np.stack([F_test @ min_norm(F[:size], Y[:size], multi_output=True) for size in sizes])
+        error, loss = _losses(predictions, data["y_test"])
+        errors.append(error)
+        losses.append(loss)
+    return SamplewiseSweep(num_features, sizes, np.array(errors), np.array(losses))
+
+
 def peak(result: RandomFeaturesSweep, metric: str = "test_loss", window: float = 2.0, center: str = "mean"
          ) -> dict[str, float]:
     """The `metric` averaged over seeds (`center`: "mean", or "median" for heavy-tailed peaks) around the threshold:
@@ -284,11 +315,11 @@ def peak(result: RandomFeaturesSweep, metric: str = "test_loss", window: float =
 
 def summary(result: RandomFeaturesSweep, metric: str = "test_loss", window: float = 2.0, center: str = "mean"
             ) -> str:
-    """`peak` as one printable line: the largest value near N = n and where, the largest N's, the kernel limit's."""
+    """`peak` as printable text: the largest value near N = n and where, the largest N's, the kernel limit's."""
     top = peak(result, metric, window, center)
     line = (f"{metric} ({center} over seeds): largest for N in [n/{window:g}, {window:g}n] is {top['value']:.3g} "
             f"at N = {top['num_features']} (n = {top['n']}); {top['last']:.3g} at N = {top['last_at']}")
-    return line if np.isnan(top["kernel"]) else f"{line}; kernel limit {top['kernel']:.3g}"
+    return wrapped(line if np.isnan(top["kernel"]) else f"{line}; kernel limit {top['kernel']:.3g}")
 
 
 def distance_decay(result: RandomFeaturesSweep, from_ratio: float = 4.0) -> float:
