@@ -9,12 +9,25 @@ import subprocess
 from pathlib import Path
 
 
-def _commit() -> str | None:
+def _git(*args: str) -> str | None:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True,
+        return subprocess.run(["git", *args], capture_output=True, text=True, check=True,
                               cwd=Path(__file__).resolve().parent).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
+
+
+def _source_commit() -> str | None:
+    """The commit of the package's source, "+changes" when tracked files differ from it, or None outside git."""
+    commit = _git("rev-parse", "--short", "HEAD")
+    if commit and _git("status", "--porcelain", "--untracked-files=no"):
+        commit += "+changes"
+    return commit
+
+
+# Read once, when the package is imported: a long run records the source it started with, not whatever the
+# repository holds when it finishes.
+SOURCE_COMMIT = _source_commit()
 
 
 def device_name(device=None) -> str:
@@ -35,7 +48,7 @@ def environment() -> dict:
 
     return {"device": device_name(), "threads": torch.get_num_threads(), "host": socket.gethostname(),
             "python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__,
-            "commit": _commit(),
+            "commit": SOURCE_COMMIT,
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
 

@@ -432,3 +432,33 @@ def test_a_shipped_result_is_read_from_the_book_folder_or_named_clearly_when_mis
     repository = book_config["repository"]
     assert results.REPOSITORY_RAW == (repository["url"].replace("https://github.com", "https://raw.githubusercontent.com")
                                       + "/" + repository["branch"])
+
+
+def test_provenance_records_the_source_commit_read_at_import_and_flags_local_changes(monkeypatch):
+    from ddd_utils import provenance
+
+    answers = {("rev-parse", "--short", "HEAD"): "abc1234", ("status", "--porcelain", "--untracked-files=no"): ""}
+    monkeypatch.setattr(provenance, "_git", lambda *args: answers[args])
+    assert provenance._source_commit() == "abc1234"
+    answers[("status", "--porcelain", "--untracked-files=no")] = " M ddd_utils/train.py"
+    assert provenance._source_commit() == "abc1234+changes"
+    monkeypatch.setattr(provenance, "_git", lambda *args: None)
+    assert provenance._source_commit() is None
+    assert provenance.environment()["commit"] == provenance.SOURCE_COMMIT, "not re-read when a run finishes"
+
+
+def test_the_shipped_paper_run_is_a_real_run_of_the_paper_preset_with_its_provenance():
+    from dataclasses import asdict
+
+    from ddd_utils.experiments import mnist1d_sweep
+
+    shipped = json.loads((ROOT / "book" / "results" / "mnist1d_sweep-paper.json").read_text())
+    preset = json.loads(json.dumps(asdict(mnist1d_sweep.PRESETS["paper"])))  # tuples as JSON lists
+    assert shipped["preset"] == "paper" and "--preset paper" in shipped["command"]
+    # Fields added to the config after the run have the defaults the run used (cross-entropy before `loss` existed).
+    assert set(preset) - set(shipped["config"]) <= {"loss"} and mnist1d_sweep.PRESETS["paper"].loss == "cross_entropy"
+    assert {name: preset[name] for name in shipped["config"]} == shipped["config"]
+    assert len(shipped["runs"]) == len(mnist1d_sweep.run_configs(mnist1d_sweep.PRESETS["paper"]))
+    for run in shipped["runs"]:
+        assert {"device", "commit", "date", "torch"} <= set(run["provenance"])
+        assert run["history"]["epoch"][-1] == mnist1d_sweep.PRESETS["paper"].epochs
