@@ -22,7 +22,7 @@ import torch
 from ddd_utils import checkpoints
 from ddd_utils._checks import check_nonnegative, check_positive_int
 from ddd_utils.models.stacked import Single, stack_models
-from ddd_utils.provenance import device_name
+from ddd_utils.provenance import device_name, environment
 from ddd_utils.steps import Steps, epoch_table, per_example_loss
 
 OPTIMIZERS = ("adam", "sgd")
@@ -307,7 +307,8 @@ def train_many(models: Sequence[torch.nn.Module], datas: Sequence[TrainData], re
                 checkpoints.save_atomically({
                     "stacks": [stack.state_dict() for _, stack in stacks], "optimizer": steps.optimizer.state_dict(),
                     "generators": [generator.get_state() for generator in generators], "histories": histories,
-                    "epoch": epoch, "seconds": time.perf_counter() - start, "fingerprint": identity}, checkpoint)
+                    "epoch": epoch, "seconds": time.perf_counter() - start, "fingerprint": identity,
+                    "provenance": environment()}, checkpoint)
         for indices, stack in stacks:
             stack.unstack_into([models[i] for i in indices])
     return histories

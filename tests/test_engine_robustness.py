@@ -108,6 +108,7 @@ def test_resuming_on_another_kind_of_device_warns_and_the_history_says_so(tmp_pa
                    checkpoint=checkpoint)
     state = torch.load(checkpoint, weights_only=True)
     assert state["histories"][0]["devices"] == [[1, training.device_name(torch.device("cpu"))]]
+    assert {"device", "commit", "torch", "host", "date"} <= set(state["provenance"]), "the checkpoint says who wrote it"
     state["histories"][0]["devices"] = [[1, "cuda (NVIDIA H200)"]]
     state["fingerprint"]["recipe"]["epochs"] = 3  # as if the run had been cut at epoch 2 of 3
     state["fingerprint"]["eval_epochs"] = [1, 2, 3]
