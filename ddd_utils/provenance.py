@@ -46,7 +46,7 @@ def environment() -> dict:
     import numpy
     import torch
 
-    return {"device": device_name(), "threads": torch.get_num_threads(), "host": socket.gethostname(),
+    return {"device": device_name(), "host": socket.gethostname(),
             "python": platform.python_version(), "torch": str(torch.__version__), "numpy": str(numpy.__version__),
             "commit": SOURCE_COMMIT,
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
