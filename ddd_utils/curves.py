@@ -33,8 +33,11 @@ class CurveSummary:
 
 
 def wrapped(text: str, indent: str = "  ") -> str:
-    """`text` broken into lines of at most PRINT_WIDTH characters, continuation lines indented."""
-    return textwrap.fill(text, PRINT_WIDTH, subsequent_indent=indent, break_on_hyphens=False)
+    """`text` broken into lines of at most PRINT_WIDTH characters, continuation lines indented; runs of whitespace
+    inside it (an already wrapped text, say) become one space, a leading indent is kept."""
+    lead = text[:len(text) - len(text.lstrip())]
+    return textwrap.fill(lead + " ".join(text.split()), PRINT_WIDTH, subsequent_indent=indent,
+                         break_on_hyphens=False)
 
 
 def series_text(label: str, xs, values, digits: int = 3) -> str:

@@ -15,3 +15,12 @@ def test_describe_curve_finds_the_peak_between_the_two_best_points_not_at_the_un
     assert (summary.best_below_at, summary.best_above_at, summary.last_at) == (2, 16, 32)
     with pytest.raises(ValueError, match="threshold"):
         describe_curve(x, errors, threshold=64)
+
+
+def test_wrapped_text_fits_the_page_keeps_its_indent_and_rewraps_cleanly():
+    from ddd_utils.curves import PRINT_WIDTH, wrapped
+
+    text = "  label: " + ", ".join(f"{k}: 0.{k:03d}" for k in range(60))
+    once = wrapped(text)
+    assert once.startswith("  label: ") and all(len(line) <= PRINT_WIDTH for line in once.splitlines())
+    assert wrapped(f"prefix: {once}") == wrapped(f"prefix: {text.strip()}"), "no runs of spaces from a second wrap"
