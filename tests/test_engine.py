@@ -397,6 +397,7 @@ def test_weight_reuse_kept_on_disk_is_read_back_and_an_interrupted_chain_resumes
         models[0].net[1].out_features) or real(models, *args, **kwargs))
     assert mnist1d_sweep.weight_reuse_sweep(config, noise=0.2, out=tmp_path) == first
     assert trained == [], "kept widths are read back, not trained again"
+    assert all(run["provenance"]["device"] for run in load_results(tmp_path)), "kept records say where they trained"
 
     last = [r for r in first if r["config"]["width"] == 4][0]
     (tmp_path / "records" / f"{run_key(last['config'])}.json").unlink()  # as if killed during width 4

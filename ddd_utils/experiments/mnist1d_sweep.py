@@ -20,6 +20,7 @@ from ddd_utils.checkpoints import save_atomically
 from ddd_utils.data.mnist1d import make_mnist1d
 from ddd_utils.data.noise import corrupt_labels
 from ddd_utils.models import MODELS, build_model, count_parameters, grow_from
+from ddd_utils.provenance import environment
 from ddd_utils.sweep import ResultStore, run_key
 from ddd_utils.train import LOSSES, OPTIMIZERS, Recipe, TrainData, log_spaced_epochs, train_many
 
@@ -96,7 +97,8 @@ PRESET_TIMES = {
     "cpu": "about 3.5 min on 2 CPU cores; 55 s on an NVIDIA H200 (eager steps)",
     "full": ("unmeasured with CUDA-graphed steps; with eager steps an NVIDIA H200 was projected at about 55 min; "
              "a Colab T4: unmeasured"),
-    "paper": "about 55 min on 2 CPU cores (projected from 3 timed epochs); unmeasured on a GPU",
+    "paper": ("38 min through the command line on 2 CPU cores (sharing them with other jobs part of the time); "
+              "unmeasured on a GPU"),
 }
 
 
@@ -223,8 +225,9 @@ def _weights_path(store: ResultStore, configs: list[dict]) -> Path:
 def _keep_width(store: ResultStore, configs: list[dict], histories: list[dict], models: list) -> None:
     """Save one width's trained weights (first, so that kept records always have their weights), then its records."""
     save_atomically([model.state_dict() for model in models], _weights_path(store, configs))
+    trained_here = environment()
     for config, history in zip(configs, histories, strict=True):
-        store.write(config, history)
+        store.write(config, history, trained_here)
 
 
 def _kept_width(store: ResultStore | None, configs: list[dict], width: int, model: str
