@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from ddd_utils.files import write_atomically
+
 if TYPE_CHECKING:
     from ddd_utils.train import Recipe, TrainData
 
@@ -46,18 +48,8 @@ def check_fingerprint(path: Path, saved: dict | None, expected: dict) -> None:
 
 
 def save_atomically(state, path: Path) -> None:
-    """Write a checkpoint so that a crash leaves either the old file or the new one, never half of one: a temporary
-    file of this process alone, flushed to disk, then renamed over the old one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f"{path.name}.{os.getpid()}-{time.time_ns()}.tmp")
-    try:
-        with open(temporary, "wb") as file:
-            torch.save(state, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    """Write a checkpoint (`torch.save`) so that a crash leaves either the old file or the new one."""
+    write_atomically(path, lambda file: torch.save(state, file), binary=True)
 
 
 def load_or_set_aside(path: Path) -> dict | None:

@@ -24,6 +24,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from ddd_utils._checks import check_positive_int
+from ddd_utils.files import write_atomically
 
 EXECUTORS = ("inprocess", "process", "submitit")
 
@@ -84,11 +85,8 @@ class ResultStore:
     def start_job(self, job: list[dict]) -> Path:
         """Note the job's runs next to its checkpoint (atomically) and return the checkpoint path."""
         checkpoint = self.checkpoint_path(job)
-        checkpoint.parent.mkdir(parents=True, exist_ok=True)
-        job_file = checkpoint.with_suffix(".json")
-        temporary = job_file.with_name(f"{job_file.name}.{os.getpid()}-{time.time_ns()}.tmp")
-        temporary.write_text(json.dumps({"runs": [run_key(config) for config in job]}))
-        os.replace(temporary, job_file)
+        write_atomically(checkpoint.with_suffix(".json"),
+                         lambda file: json.dump({"runs": [run_key(config) for config in job]}, file))
         return checkpoint
 
     def finish_job(self, keys: list[str]) -> None:
@@ -112,17 +110,8 @@ class ResultStore:
         the provenance of the process that trained it (device, host, versions, commit, date)."""
         payload = {"config": config, "history": history, "provenance": provenance}
         record = {**payload, "key": run_key(config), "sha256": _checksum(payload)}
-        self.records.mkdir(parents=True, exist_ok=True)
         path = self.records / f"{record['key']}.json"
-        temporary = path.with_name(f"{path.name}.{os.getpid()}-{time.time_ns()}.tmp")
-        try:
-            with open(temporary, "w") as file:
-                json.dump(record, file)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, path)
-        finally:
-            temporary.unlink(missing_ok=True)
+        write_atomically(path, lambda file: json.dump(record, file))
         return path
 
     def read_key(self, key: str) -> dict | None:
@@ -174,7 +163,7 @@ def load_results(path: str | Path) -> list[dict]:
     return results
 
 
-def _run_job(run: RunFunction, job: list[dict], root: str, progress: bool = False, gpus: int = 0) -> list[dict]:
+def _run_job(run: RunFunction, job: list[dict], root: str, progress: bool = False, gpus: int = 0) -> None:
     """Run (or resume) one job and record those of its runs that have no record yet (a job re-formed after its
     process died while writing records resumes from its finished checkpoint, so nothing trains again); runs in
     whichever process the executor chose. `gpus`: how many GPUs the job asked its cluster for; asking and seeing
@@ -192,7 +181,6 @@ def _run_job(run: RunFunction, job: list[dict], root: str, progress: bool = Fals
         if store.read_key(run_key(config)) is None:
             store.write(config, history, trained_here)
     store.finish_job([run_key(config) for config in job])
-    return [_public(store.read_key(run_key(config))) for config in job]
 
 
 def _public(record: dict) -> dict:

@@ -25,7 +25,7 @@ from ddd_utils.sweep import ResultStore, run_key
 from ddd_utils.train import LOSSES, OPTIMIZERS, Recipe, TrainData, log_spaced_epochs, train_many
 
 NUM_CLASSES = 10
-SMALL_INIT_STD = 0.1  # Belkin et al.'s small random weights, N(0, 0.01), for new units and fresh networks
+SMALL_INIT_STD = 0.1  # Belkin et al.'s small random weights, N(0, 0.01), for fresh networks (grow_from uses the same)
 SIGNAL_LENGTH = 40  # MNIST-1D sequences have 40 samples
 MNIST1D_TRAIN_SIZE = 4000  # the published MNIST-1D split: 4000 training and 1000 test sequences of length 40
 
