@@ -19,27 +19,54 @@ def use_book_style() -> None:
     })
 
 
+def trial_summary(values, num_points: int, center: str = "mean", spread: str = "iqr"
+                  ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """The centre line over trials of `values` (shape (trials, num_points)) and its band's lower and upper edges
+    (None for one trial): `spread="iqr"` the interquartile range, `spread="se"` the mean +- 2 standard errors."""
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 2 or values.shape[1] != num_points:
+        raise ValueError(f"values must have shape (trials, len(x)) = (*, {num_points}); got {values.shape}")
+    if center not in ("mean", "median"):
+        raise ValueError(f"center must be 'mean' or 'median'; got {center!r}")
+    if spread not in ("iqr", "se"):
+        raise ValueError(f"spread must be 'iqr' or 'se'; got {spread!r}")
+    middle = values.mean(axis=0) if center == "mean" else np.median(values, axis=0)
+    if values.shape[0] == 1:
+        return middle, None, None
+    if spread == "iqr":
+        low, high = np.percentile(values, BAND_PERCENTILES, axis=0)
+    else:
+        half_width = 2.0 * values.std(axis=0, ddof=1) / np.sqrt(values.shape[0])
+        low, high = middle - half_width, middle + half_width
+    return middle, low, high
+
+
 def plot_trials(ax: Axes, x, values, label: str | None = None, color=None, center: str = "mean",
                 spread: str = "iqr", **line_kwargs):
     """Plot the mean (or median) over trials of `values` (shape (trials, len(x))) with a band for the spread:
     `spread="iqr"` shades the interquartile range, `spread="se"` the mean +- 2 standard errors."""
-    values = np.asarray(values, dtype=float)
-    if values.ndim != 2 or values.shape[1] != len(x):
-        raise ValueError(f"values must have shape (trials, len(x)) = (*, {len(x)}); got {values.shape}")
-    if center not in ("mean", "median"):
-        raise ValueError(f"center must be 'mean' or 'median'; got {center!r}")
-    middle = values.mean(axis=0) if center == "mean" else np.median(values, axis=0)
+    middle, low, high = trial_summary(values, len(x), center, spread)
     (line,) = ax.plot(x, middle, label=label, color=color, **line_kwargs)
-    if spread not in ("iqr", "se"):
-        raise ValueError(f"spread must be 'iqr' or 'se'; got {spread!r}")
-    if values.shape[0] > 1:
-        if spread == "iqr":
-            low, high = np.percentile(values, BAND_PERCENTILES, axis=0)
-        else:
-            half_width = 2.0 * values.std(axis=0, ddof=1) / np.sqrt(values.shape[0])
-            low, high = middle - half_width, middle + half_width
+    if low is not None:
         ax.fill_between(x, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
     return line
+
+
+class LiveTrials:
+    """`plot_trials` whose data can be replaced in place, so that an explorer moves its curves without building
+    a new figure (a band is kept even for one trial, drawn with zero width, so that every update has one)."""
+
+    def __init__(self, ax: Axes, label: str | None = None, color=None, center: str = "mean", spread: str = "iqr",
+                 **line_kwargs):
+        self.center, self.spread = center, spread
+        (self.line,) = ax.plot([], [], label=label, color=color, **line_kwargs)
+        self.band = ax.fill_between([], [], [], color=self.line.get_color(), alpha=0.2, linewidth=0)
+
+    def set(self, x, values) -> None:
+        """Show the trials `values` (shape (trials, len(x))) against `x`."""
+        middle, low, high = trial_summary(values, len(x), self.center, self.spread)
+        self.line.set_data(x, middle)
+        self.band.set_data(x, middle if low is None else low, middle if high is None else high)
 
 
 def mark_threshold(ax: Axes, at: float, label: str = "interpolation threshold", **style) -> None:

@@ -1,23 +1,92 @@
-"""Interactive explorers: sliders that recompute (cheap linear models) and redraw a figure.
+"""Interactive explorers: sliders that recompute (cheap linear models) and update a figure in place.
 
-Every explorer splits into a pure `*_state` function (numbers only, testable and benchmarkable) and a drawing
-function, so the same figure can be shown statically beside the widget.
+Every explorer splits into a pure `*_state` function (numbers only, testable and benchmarkable) and a view: a
+figure built once whose artists a slider move updates (`view.update(state)`), then rendered to one PNG. The
+same view, built from one state, is the static figure shown beside the widget.
 """
 
 from __future__ import annotations
 
+import io
 from functools import lru_cache
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from PIL import Image
 
 from ddd_utils import plots
 from ddd_utils.experiments import linear_regression, polynomial
 from ddd_utils.experiments import random_features as random_features_experiment
 from ddd_utils.theory import min_norm_risk
 
-# The explorer's live curve: few trials and a short grid, so a slider move recomputes in a few tens of milliseconds.
+EXPLORER_DPI = 90  # the live figure's resolution: legible at the book's width, and rendered in tens of ms
+
+
+class View:
+    """A figure drawn once and updated in place: subclasses create empty artists in `build` and set their data in
+    `update`, so a slider move never lays out a new figure. Legends get a fixed corner (finding the "best" one
+    searches every data point on each render).
+
+    `moving` lists the artists that the scrubbing slider alone changes (a marker, a title) and `still_fields` the
+    state fields everything else depends on: while those are unchanged, `LiveImage` redraws only the moving
+    artists over a saved background. `managed=True` makes a pyplot figure (shown by the
+    notebook like any other); the live explorer uses an unmanaged one that only its image widget shows."""
+
+    figsize = (10.0, 3.8)
+    still_fields: tuple[str, ...] = ()
+
+    def __init__(self, state: dict, managed: bool = True):
+        self.fig = plt.figure(figsize=self.figsize) if managed else Figure(figsize=self.figsize)
+        self.moving: list[Artist] = []
+        self.build()
+        self.update(state)
+        self.fig.tight_layout()
+
+    def build(self) -> None:
+        raise NotImplementedError
+
+    def update(self, state: dict) -> None:
+        raise NotImplementedError
+
+
+class LiveImage:
+    """A view rendered to PNG for an image widget, drawing only the view's moving artists over a saved background
+    while the state's still fields are unchanged (blitting), and the whole figure otherwise."""
+
+    def __init__(self, view: View, dpi: int = EXPLORER_DPI):
+        self.view, self.canvas = view, FigureCanvasAgg(view.fig)
+        view.fig.set_dpi(dpi)
+        for artist in view.moving:
+            artist.set_animated(True)  # left out of full draws: drawn on top of the background every time
+        self.still_key, self.background = None, None
+
+    def png(self, state: dict) -> bytes:
+        """Update the view to `state` and render it."""
+        self.view.update(state)
+        still_key = tuple(state[name] for name in self.view.still_fields) or None
+        if still_key is None or still_key != self.still_key:
+            self.canvas.draw()
+            self.background, self.still_key = self.canvas.copy_from_bbox(self.view.fig.bbox), still_key
+        else:
+            self.canvas.restore_region(self.background)
+        for artist in self.view.moving:
+            self.view.fig.draw_artist(artist)
+        buffer = io.BytesIO()
+        Image.frombuffer("RGBA", self.canvas.get_width_height(), self.canvas.buffer_rgba()).save(
+            buffer, format="png", compress_level=1)
+        return buffer.getvalue()
+
+
+def _rescale(ax: Axes) -> None:
+    """Fit the axis limits to the visible artists' new data."""
+    ax.relim(visible_only=True)
+    ax.autoscale_view()
+
+# The explorer's live curve: few trials and a short grid, so that a slider move recomputes quickly.
 EXPLORER = polynomial.PolynomialConfig(max_features=2000, num_grid=30, trials=8, n_test=300)
 
 
@@ -35,45 +104,68 @@ def polynomial_state(n: int, noise: float, num_features: int, basis: str = "lege
             "curve": _error_curve(n, float(noise), basis, float(lam))}
 
 
-def draw_polynomial_state(state: dict) -> Figure:
+class PolynomialView(View):
     """Left: one training set and its fit. Right: test error against p, with the current p marked."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-    fit, p = state["fit"], state["num_features"]
-    left.plot(fit["grid"], fit["target"], color="0.5", label="target")
-    left.plot(fit["grid"], fit["fits"][p], color="C0", label=f"fit, p = {p}")
-    left.scatter(fit["x"], fit["y"], color="k", s=15, zorder=3, label=f"n = {state['n']} samples")
-    spread = np.ptp(fit["y"]) + 1.0
-    left.set_ylim(fit["y"].min() - spread, fit["y"].max() + spread)  # keep the data in view when the fit explodes
-    left.set_xlabel("x")
-    left.legend(loc="upper left", fontsize=8)
-    curve = state["curve"]
-    plots.plot_trials(right, curve.num_features, curve.test_error, label="test error", center="median")
-    plots.mark_threshold(right, state["n"], label="p = n")
-    current = np.searchsorted(curve.num_features, min(p, curve.num_features[-1]))
-    right.axvline(p, color="C3", linewidth=1.5, label=f"p = {p}")
-    right.scatter([curve.num_features[current]], [np.median(curve.test_error[:, current])], color="C3", zorder=3)
-    plots.double_descent_axes(right, "number of features p", "test MSE (noise-free target)")
-    right.legend(fontsize=8)
-    ridge = f", ridge lam = {state['lam']:g}" if state["lam"] else ""
-    fig.suptitle(f"{state['basis']} features, noise variance {state['noise']:g}{ridge}", fontsize=10)
-    fig.tight_layout()
-    return fig
+
+    still_fields = ("n", "noise", "basis", "lam")
+
+    def build(self) -> None:
+        self.left, self.right = self.fig.subplots(1, 2)
+        (self.target,) = self.left.plot([], [], color="0.5", label="target")
+        (self.fit,) = self.left.plot([], [], color="C0", label="fit")
+        self.samples = self.left.scatter([], [], color="k", s=15, zorder=3)
+        self.left.set_xlabel("x")
+        self.left.set_xlim(-1.05, 1.05)
+        self.error = plots.LiveTrials(self.right, label="test error", center="median")
+        self.threshold = self.right.axvline(1, label="p = n", **plots.THRESHOLD_STYLE)
+        self.current = self.right.axvline(1, color="C3", linewidth=1.5)
+        self.current_point = self.right.scatter([], [], color="C3", zorder=3)
+        plots.double_descent_axes(self.right, "number of features p", "test MSE (noise-free target)")
+        self.moving = [self.fit, self.current, self.current_point, self.left.title, self.right.title]
+
+    def update(self, state: dict) -> None:
+        fit, p, curve = state["fit"], state["num_features"], state["curve"]
+        self.target.set_data(fit["grid"], fit["target"])
+        self.fit.set_data(fit["grid"], fit["fits"][p])
+        self.samples.set_offsets(np.column_stack([fit["x"], fit["y"]]))
+        self.samples.set_label(f"n = {state['n']} samples")
+        spread = np.ptp(fit["y"]) + 1.0
+        self.left.set_ylim(fit["y"].min() - spread, fit["y"].max() + spread)  # data in view when the fit explodes
+        self.left.legend(loc="upper left", fontsize=8)
+        self.error.set(curve.num_features, curve.test_error)
+        self.threshold.set_xdata([state["n"]] * 2)
+        self.current.set_xdata([p, p])
+        nearest = np.searchsorted(curve.num_features, min(p, curve.num_features[-1]))
+        median = np.median(curve.test_error[:, nearest])
+        self.current_point.set_offsets([[curve.num_features[nearest], median]])
+        self.left.set_title(f"fit with p = {p} features", fontsize=9)
+        self.right.set_title(f"p = {curve.num_features[nearest]}: median test MSE {median:.3g}", fontsize=9)
+        _rescale(self.right)
+        self.right.legend(loc="upper right", fontsize=8)
+        ridge = f", ridge lam = {state['lam']:g}" if state["lam"] else ""
+        self.fig.suptitle(f"{state['basis']} features, noise variance {state['noise']:g}{ridge}", fontsize=10)
 
 
-def _explorer(controls: dict, compute, draw, rows: tuple[int, ...] = (2, 2)):
-    """Lay out `controls` in rows and redraw `draw(compute(**values))` whenever one of them changes."""
+def draw_polynomial_state(state: dict) -> Figure:
+    """Chapter 1's explorer figure for one setting, as a static figure."""
+    return PolynomialView(state).fig
+
+
+def _explorer(controls: dict, compute, view_class: type[View], rows: tuple[int, ...] = (2, 2)):
+    """Lay out `controls` in rows above one image of a `view_class` figure; a change of any control recomputes
+    the state, updates the figure's artists in place and sends one new PNG (errors show below the image)."""
     import ipywidgets as widgets
-    from IPython.display import display
 
-    output = widgets.Output()
+    image, messages = widgets.Image(format="png"), widgets.Output()
+    live: list[LiveImage] = []
 
     def redraw(_change=None):
-        state = compute(**{name: control.value for name, control in controls.items()})
-        with output:
-            output.clear_output(wait=True)
-            fig = draw(state)
-            display(fig)
-            plt.close(fig)
+        with messages:
+            messages.clear_output(wait=True)
+            state = compute(**{name: control.value for name, control in controls.items()})
+            if not live:
+                live.append(LiveImage(view_class(state, managed=False)))
+            image.value = live[0].png(state)
 
     for control in controls.values():
         control.observe(redraw, names="value")
@@ -82,7 +174,7 @@ def _explorer(controls: dict, compute, draw, rows: tuple[int, ...] = (2, 2)):
     for size in rows:
         boxes.append(widgets.HBox(items[start:start + size]))
         start += size
-    return widgets.VBox([*boxes, output])
+    return widgets.VBox([*boxes, image, messages])
 
 
 def polynomial_explorer(n: int = 16, noise: float = 0.1, num_features: int = 32):
@@ -100,23 +192,31 @@ def polynomial_explorer(n: int = 16, noise: float = 0.1, num_features: int = 32)
         "basis": widgets.Dropdown(options=["legendre", "legendre_normalized", "monomial"], description="basis"),
         "lam": widgets.SelectionSlider(options=[0.0, 1e-8, 1e-6, 1e-4, 1e-2, 1.0], value=0.0, description="ridge"),
     }
-    return _explorer(controls, polynomial_state, draw_polynomial_state, rows=(3, 2))
+    return _explorer(controls, polynomial_state, PolynomialView, rows=(3, 2))
 
-# Chapter 2's explorer: few trials and a coarse grid so that a slider move recomputes both curves quickly.
+
+# Chapter 2's explorer: few trials and a coarse grid. The sample-wise sweep depends on p only and the model-wise one
+# on n only, so each is cached on its own and a slider move for n or p recomputes one of them.
 LINEAR_EXPLORER = linear_regression.LinearConfig(grid_points=30, trials=8)
 RIDGE_CHOICES = (0.0, 0.1, 1.0, 10.0, 100.0)
 
 
 @lru_cache(maxsize=64)
-def _linear_curves(n: int, p: int, noise: float, lam: float):
-    config = linear_regression.with_overrides(LINEAR_EXPLORER, d=p, n=n, noise=noise)
-    return linear_regression.samplewise(config, lam=lam), linear_regression.modelwise(config, lam=lam)
+def _linear_samplewise(p: int, noise: float, lam: float) -> linear_regression.RiskCurve:
+    config = linear_regression.with_overrides(LINEAR_EXPLORER, d=p, noise=noise)
+    return linear_regression.samplewise(config, lam=lam)
+
+
+@lru_cache(maxsize=64)
+def _linear_modelwise(n: int, noise: float, lam: float) -> linear_regression.RiskCurve:
+    return linear_regression.modelwise(linear_regression.with_overrides(LINEAR_EXPLORER, n=n, noise=noise), lam=lam)
 
 
 def linear_state(n: int, p: int, noise: float, lam: float = 0.0) -> dict:
     """Both sweeps of chapter 2 for one slider setting: risk against n at d = p, and against p at this n."""
     config = linear_regression.with_overrides(LINEAR_EXPLORER, d=p, n=n, noise=noise)
-    by_n, by_p = _linear_curves(n, p, float(noise), float(lam))
+    by_n = _linear_samplewise(p, float(noise), float(lam))
+    by_p = _linear_modelwise(n, float(noise), float(lam))
     theory_by_n = theory_by_p = None
     if lam == 0.0:  # the exact curves are for the minimum-norm estimator
         theory_by_n = min_norm_risk(by_n.sizes, p, config.signal, noise)
@@ -125,25 +225,46 @@ def linear_state(n: int, p: int, noise: float, lam: float = 0.0) -> dict:
             "theory_by_n": theory_by_n, "theory_by_p": theory_by_p}
 
 
-def draw_linear_state(state: dict) -> Figure:
+class LinearView(View):
     """Left: risk against n at d = p. Right: risk against p at fixed n. Monte Carlo medians, exact theory dashed."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    panels = (("by_n", "theory_by_n", "training samples n", state["p"], state["n"], f"d = {state['p']} features"),
-              ("by_p", "theory_by_p", "features used p", state["n"], state["p"], f"n = {state['n']} samples"))
-    for ax, (key, theory_key, label, threshold, current, title) in zip(axes, panels, strict=True):
-        curve = state[key]
-        plots.plot_trials(ax, curve.sizes, curve.risk, label="simulation (median)", center="median")
-        if state[theory_key] is not None:
-            ax.plot(curve.sizes, state[theory_key], color="k", linestyle="--", linewidth=1, label="exact expected risk")
-        plots.mark_threshold(ax, threshold, label="threshold")
-        ax.axvline(current, color="C3", linewidth=1.5, label=f"{label.split()[-1]} = {current}")
-        plots.double_descent_axes(ax, label, "excess test risk", logx=False)
-        ax.set_title(title, fontsize=9)
-        ax.legend(fontsize=8)
-    ridge = f", ridge lam = {state['lam']:g}" if state["lam"] else " (min-norm)"
-    fig.suptitle(f"noise variance {state['noise']:g}{ridge}", fontsize=10)
-    fig.tight_layout()
-    return fig
+
+    PANELS = (("by_n", "theory_by_n", "training samples n", "p", "n"), ("by_p", "theory_by_p", "features used p",
+                                                                         "n", "p"))
+
+    def build(self) -> None:
+        self.axes = self.fig.subplots(1, 2)
+        self.parts = []
+        for ax, (_, _, label, _, _) in zip(self.axes, self.PANELS, strict=True):
+            risk = plots.LiveTrials(ax, label="simulation (median)", center="median")
+            (theory,) = ax.plot([], [], color="k", linestyle="--", linewidth=1)
+            threshold = ax.axvline(1, label="threshold", **plots.THRESHOLD_STYLE)
+            current = ax.axvline(1, color="C3", linewidth=1.5)
+            plots.double_descent_axes(ax, label, "excess test risk", logx=False)
+            self.parts.append((risk, theory, threshold, current))
+
+    def update(self, state: dict) -> None:
+        panels = zip(self.axes, self.PANELS, self.parts, strict=True)
+        for ax, (key, theory_key, label, threshold_key, current_key), (risk, theory, threshold, current) in panels:
+            curve = state[key]
+            risk.set(curve.sizes, curve.risk)
+            exact = state[theory_key]
+            theory.set_visible(exact is not None)
+            theory.set_label("exact expected risk" if exact is not None else "_hidden")
+            if exact is not None:
+                theory.set_data(curve.sizes, exact)
+            threshold.set_xdata([state[threshold_key]] * 2)
+            current.set_xdata([state[current_key]] * 2)
+            current.set_label(f"{label.split()[-1]} = {state[current_key]}")
+            ax.set_title(f"d = {state['p']} features" if key == "by_n" else f"n = {state['n']} samples", fontsize=9)
+            _rescale(ax)
+            ax.legend(loc="upper right", fontsize=8)
+        ridge = f", ridge lam = {state['lam']:g}" if state["lam"] else " (min-norm)"
+        self.fig.suptitle(f"noise variance {state['noise']:g}{ridge}", fontsize=10)
+
+
+def draw_linear_state(state: dict) -> Figure:
+    """Chapter 2's explorer figure for one setting, as a static figure."""
+    return LinearView(state).fig
 
 
 def linear_explorer(n: int = 50, p: int = 50, noise: float = 0.25):
@@ -156,7 +277,7 @@ def linear_explorer(n: int = 50, p: int = 50, noise: float = 0.25):
         "noise": widgets.FloatSlider(value=noise, min=0.0, max=1.0, step=0.05, description="noise var"),
         "lam": widgets.SelectionSlider(options=list(RIDGE_CHOICES), value=0.0, description="ridge"),
     }
-    return _explorer(controls, linear_state, draw_linear_state)
+    return _explorer(controls, linear_state, LinearView)
 
 
 def sweep_state(records: list[dict], noise: float, width: int) -> dict:
@@ -170,24 +291,41 @@ def sweep_state(records: list[dict], noise: float, width: int) -> dict:
     return {"noise": noise, "width": width, "curves": curves, "history": chosen["history"]}
 
 
-def draw_sweep_state(state: dict) -> Figure:
+class SweepView(View):
     """Left: train and test error against width, the chosen width marked. Right: its errors against epochs."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-    curves, history = state["curves"], state["history"]
-    left.plot(curves["widths"], curves["test_error"].mean(axis=0), marker="o", label="test error (mean over seeds)")
-    left.plot(curves["widths"], curves["train_error"].mean(axis=0), marker="s", label="train error (noisy labels)")
-    left.axvline(state["width"], color="C3", linewidth=1.5, label=f"width {state['width']}")
-    plots.double_descent_axes(left, "hidden units (width)", "error", logy=False)
-    left.set_title(f"label noise {state['noise']:g}: final epoch", fontsize=9)
-    left.legend(fontsize=8)
-    right.plot(history["epoch"], history["test_error"], marker=".", label="test error")
-    right.plot(history["epoch"], history["train_error"], marker=".", label="train error")
-    right.plot(history["epoch"], history["corrupted_error"], marker=".", label="train error, corrupted labels")
-    plots.double_descent_axes(right, "epoch", "error", logy=False)
-    right.set_title(f"width {state['width']}, first seed: during training", fontsize=9)
-    right.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+
+    HISTORY = (("test_error", "test error"), ("train_error", "train error"),
+               ("corrupted_error", "train error, corrupted labels"))
+    still_fields = ("noise",)
+
+    def build(self) -> None:
+        self.left, self.right = self.fig.subplots(1, 2)
+        (self.test,) = self.left.plot([], [], marker="o", label="test error (mean over seeds)")
+        (self.train,) = self.left.plot([], [], marker="s", label="train error (noisy labels)")
+        self.current = self.left.axvline(1, color="C3", linewidth=1.5)
+        plots.double_descent_axes(self.left, "hidden units (width)", "error", logy=False)
+        self.history = [self.right.plot([], [], marker=".", label=label)[0] for _, label in self.HISTORY]
+        plots.double_descent_axes(self.right, "epoch", "error", logy=False)
+        self.right.legend(loc="upper right", fontsize=8)
+        self.moving = [self.current, self.right]  # the chosen width's history: its whole panel
+
+    def update(self, state: dict) -> None:
+        curves, history = state["curves"], state["history"]
+        self.test.set_data(curves["widths"], curves["test_error"].mean(axis=0))
+        self.train.set_data(curves["widths"], curves["train_error"].mean(axis=0))
+        self.current.set_xdata([state["width"]] * 2)
+        self.left.set_title(f"label noise {state['noise']:g}: final epoch", fontsize=9)
+        self.left.legend(loc="upper right", fontsize=8)
+        for line, (key, _) in zip(self.history, self.HISTORY, strict=True):
+            line.set_data(history["epoch"], history[key])
+        self.right.set_title(f"width {state['width']}, first seed: during training", fontsize=9)
+        for ax in (self.left, self.right):
+            _rescale(ax)
+
+
+def draw_sweep_state(state: dict) -> Figure:
+    """Chapter 4's explorer figure for one setting, as a static figure."""
+    return SweepView(state).fig
 
 
 def sweep_explorer(records: list[dict]):
@@ -198,12 +336,11 @@ def sweep_explorer(records: list[dict]):
     widths = sorted({r["config"]["width"] for r in records})
     controls = {"noise": widgets.Dropdown(options=noises, value=noises[-1], description="label noise"),
                 "width": widgets.SelectionSlider(options=widths, value=widths[len(widths) // 2], description="width")}
-    return _explorer(controls, lambda noise, width: sweep_state(records, noise, width), draw_sweep_state, rows=(2,))
+    return _explorer(controls, lambda noise, width: sweep_state(records, noise, width), SweepView, rows=(2,))
 
 
 # Chapter 3's explorer: one seed, 400 test digits, n <= 200 and N up to 10 n on a short grid, so that a slider move
-# that changes n, noise or ridge recomputes the whole curve (kernel limit included) in about 0.3 s and draws it in
-# about as long; moving N only redraws.
+# that changes n, noise or ridge recomputes the whole curve (kernel limit included); moving N only redraws.
 RANDOM_FEATURES_EXPLORER = random_features_experiment.RandomFeaturesConfig(n=100, n_test=400, max_ratio=10.0,
                                                                            num_grid=20, seeds=(0,))
 RANDOM_FEATURES_RIDGE_CHOICES = (0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)  # kernel units: (K + lam I) alpha = y
@@ -224,35 +361,58 @@ def random_features_state(num_features: int, noise: float, n: int, lam: float = 
             "lam": lam, "curve": curve, "kind": RANDOM_FEATURES_EXPLORER.kind}
 
 
+class RandomFeaturesView(View):
+    """Left: test and training error against N, the kernel limit dotted. Right: test squared loss and weight
+    norm."""
+
+    still_fields = ("n", "noise", "lam")
+
+    def build(self) -> None:
+        self.left, self.right = self.fig.subplots(1, 2)
+        self.test_error = plots.LiveTrials(self.left, label="test error (clean labels)")
+        self.train_error = plots.LiveTrials(self.left, label="training error")
+        self.kernel_error = self.left.axhline(0, color="C0", linestyle=":", label="kernel limit (N = infinity)")
+        plots.double_descent_axes(self.left, "random features N", "zero-one error", logy=False)
+        self.test_loss = plots.LiveTrials(self.right, label="test squared loss")
+        self.weight_norm = plots.LiveTrials(self.right, label="weight norm")
+        self.kernel_loss = self.right.axhline(1, color="C0", linestyle=":", label="kernel limit: loss")
+        self.kernel_norm = self.right.axhline(1, color="C1", linestyle=":", label="kernel limit: RKHS norm")
+        plots.double_descent_axes(self.right, "random features N", "squared loss / norm")
+        self.thresholds, self.currents = [], []
+        for ax in (self.left, self.right):
+            self.thresholds.append(ax.axvline(1, label="N = n", **plots.THRESHOLD_STYLE))
+            self.currents.append(ax.axvline(1, color="C3", linewidth=1.5))
+        self.moving = [*self.currents, self.left.title, self.right.title]
+
+    def update(self, state: dict) -> None:
+        curve, j, N = state["curve"], state["index"], state["num_features"]
+        x = curve.num_features
+        for live, values in ((self.test_error, curve.test_error), (self.train_error, curve.train_error),
+                             (self.test_loss, curve.test_loss), (self.weight_norm, curve.weight_norm)):
+            live.set(x, values)
+        for line, value in ((self.kernel_error, curve.kernel_test_error), (self.kernel_loss, curve.kernel_test_loss),
+                            (self.kernel_norm, curve.kernel_norm)):
+            line.set_ydata([value.mean()] * 2)
+        for ax, threshold, current in zip((self.left, self.right), self.thresholds, self.currents, strict=True):
+            threshold.set_xdata([state["n"]] * 2)
+            current.set_xdata([N, N])
+            _rescale(ax)
+        self.left.legend(loc="upper right", fontsize=7)
+        self.right.legend(loc="upper left", fontsize=7)  # the curves run high on the right: the norm to its limit
+        self.left.set_ylim(-0.02, 1.0)
+        self.left.set_title(f"N = {N}: test error {curve.test_error[:, j].mean():.3f}, "
+                            f"training error {curve.train_error[:, j].mean():.3f}", fontsize=9)
+        self.right.set_title(f"test loss {curve.test_loss[:, j].mean():.3g}, "
+                             f"norm {curve.weight_norm[:, j].mean():.3g}", fontsize=9)
+        ridge = f", ridge lam = {state['lam']:g}" if state["lam"] else " (min-norm)"
+        kind = {"fourier": "Fourier", "relu": "ReLU"}[state["kind"]]
+        self.fig.suptitle(f"random {kind} features on {state['n']} digits, label noise {state['noise']:g}{ridge}",
+                          fontsize=10)
+
+
 def draw_random_features_state(state: dict) -> Figure:
-    """Left: test and training error against N, the kernel limit dashed. Right: test squared loss and weight norm."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-    curve, j, N = state["curve"], state["index"], state["num_features"]
-    x = curve.num_features
-    plots.plot_trials(left, x, curve.test_error, label="test error (clean labels)")
-    plots.plot_trials(left, x, curve.train_error, label="training error")
-    left.axhline(curve.kernel_test_error.mean(), color="C0", linestyle=":", label="kernel limit (N = infinity)")
-    plots.double_descent_axes(left, "random features N", "zero-one error", logy=False)
-    left.set_ylim(-0.02, 1.0)
-    plots.plot_trials(right, x, curve.test_loss, label="test squared loss")
-    plots.plot_trials(right, x, curve.weight_norm, label="weight norm")
-    right.axhline(curve.kernel_test_loss.mean(), color="C0", linestyle=":", label="kernel limit: loss")
-    right.axhline(curve.kernel_norm.mean(), color="C1", linestyle=":", label="kernel limit: RKHS norm")
-    plots.double_descent_axes(right, "random features N", "squared loss / norm")
-    for ax in (left, right):
-        plots.mark_threshold(ax, state["n"], label="N = n")
-        ax.axvline(N, color="C3", linewidth=1.5, label=f"N = {N}")
-        ax.legend(fontsize=7)
-    left.set_title(f"N = {N}: test error {curve.test_error[:, j].mean():.3f}, "
-                   f"training error {curve.train_error[:, j].mean():.3f}", fontsize=9)
-    right.set_title(f"test loss {curve.test_loss[:, j].mean():.3g}, norm {curve.weight_norm[:, j].mean():.3g}",
-                    fontsize=9)
-    ridge = f", ridge lam = {state['lam']:g}" if state["lam"] else " (min-norm)"
-    kind = {"fourier": "Fourier", "relu": "ReLU"}[state["kind"]]
-    fig.suptitle(f"random {kind} features on {state['n']} digits, label noise {state['noise']:g}{ridge}",
-                 fontsize=10)
-    fig.tight_layout()
-    return fig
+    """Chapter 3's explorer figure for one setting, as a static figure."""
+    return RandomFeaturesView(state).fig
 
 
 def random_features_explorer(num_features: int = 100, noise: float = 0.0, n: int = 100):
@@ -265,4 +425,4 @@ def random_features_explorer(num_features: int = 100, noise: float = 0.0, n: int
         "n": widgets.IntSlider(value=n, min=20, max=200, step=10, description="samples n"),
         "lam": widgets.SelectionSlider(options=list(RANDOM_FEATURES_RIDGE_CHOICES), value=0.0, description="ridge"),
     }
-    return _explorer(controls, random_features_state, draw_random_features_state)
+    return _explorer(controls, random_features_state, RandomFeaturesView)

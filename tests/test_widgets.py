@@ -1,0 +1,142 @@
+"""The explorers' views: updating a figure in place must draw exactly what a new figure for that state draws, and
+the blitted render of a scrubbing move must equal a full render."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.collections import Collection, PathCollection  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from ddd_utils import widgets  # noqa: E402
+
+
+def fake_records() -> list[dict]:
+    """A finished sweep in the records' format: two noises, three widths, two seeds, three evaluated epochs."""
+    rng = np.random.default_rng(0)
+    records = []
+    for noise in (0.0, 0.2):
+        for width in (4, 16, 64):
+            for seed in (0, 1):
+                errors = {name: list(rng.uniform(0, 1, 3)) for name in ("test_error", "train_error",
+                                                                          "corrupted_error")}
+                records.append({"config": {"noise": noise, "width": width, "seed": seed},
+                                "history": {"epoch": [1, 10, 100], "num_parameters": 10 * width, **errors}})
+    return records
+
+
+RECORDS = fake_records()
+
+# Per view: its state function and two settings that differ in every slider (the first is where it is built).
+CASES = {
+    "polynomial": (widgets.polynomial_state, widgets.PolynomialView,
+                   {"n": 10, "noise": 0.1, "num_features": 40}, {"n": 14, "noise": 0.3, "num_features": 8}),
+    "linear": (widgets.linear_state, widgets.LinearView, {"n": 20, "p": 20, "noise": 0.25},
+               {"n": 15, "p": 30, "noise": 0.5, "lam": 1.0}),
+    "random_features": (widgets.random_features_state, widgets.RandomFeaturesView,
+                        {"num_features": 50, "noise": 0.0, "n": 40}, {"num_features": 300, "noise": 0.2, "n": 60}),
+    "sweep": (lambda **kw: widgets.sweep_state(RECORDS, **kw), widgets.SweepView,
+              {"noise": 0.0, "width": 4}, {"noise": 0.2, "width": 64}),
+}
+
+
+def drawn(fig) -> list:
+    """What a figure shows, artist by artist: visible lines' data, collections' paths and offsets, texts, limits."""
+    shown = []
+    for ax in fig.axes:
+        shown.append(("limits", ax.get_xlim(), ax.get_ylim(), ax.get_xscale(), ax.get_yscale()))
+        for artist in ax.get_children():
+            if not artist.get_visible():
+                continue
+            if isinstance(artist, Line2D):
+                shown.append(("line", artist.get_label(), np.asarray(artist.get_xdata(), float).tolist(),
+                              np.asarray(artist.get_ydata(), float).tolist()))
+            elif isinstance(artist, Collection):
+                shown.append(("collection", [p.vertices.tolist() for p in artist.get_paths()],
+                              np.asarray(artist.get_offsets()).tolist()))
+            elif isinstance(artist, Text) and artist.get_text():
+                shown.append(("text", artist.get_text()))
+        legend = ax.get_legend()
+        shown.append(("legend", [t.get_text() for t in legend.get_texts()] if legend else None))
+    shown.append(("suptitle", fig._suptitle.get_text() if fig._suptitle else None))
+    return shown
+
+
+def pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+
+
+def full_render(view_class, state: dict) -> np.ndarray:
+    """A new figure of `state` drawn whole the ordinary way (no animated artists, no saved background), its moving
+    artists raised above the rest, where the live image draws them."""
+    view = view_class(state, managed=False)
+    for artist in view.moving:
+        artist.set_zorder(1000)
+    fig = view.fig
+    fig.set_dpi(widgets.EXPLORER_DPI)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())
+
+
+def empty_artists(fig) -> list:
+    """Visible lines and collections with no data: an artist that `update` forgot to set."""
+    return [artist for ax in fig.axes for artist in ax.get_children() if artist.get_visible() and (
+        (isinstance(artist, Line2D) and len(artist.get_xdata()) == 0)
+        or (isinstance(artist, PathCollection) and len(artist.get_offsets()) == 0)
+        or (isinstance(artist, Collection) and not artist.get_paths()))]
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_a_view_updated_in_place_shows_what_a_new_view_of_that_state_shows(name):
+    state_of, view_class, first, second = CASES[name]
+    view = view_class(state_of(**first), managed=False)
+    before = drawn(view.fig)
+    view.update(state_of(**second))
+    assert drawn(view.fig) == drawn(view_class(state_of(**second), managed=False).fig)
+    assert drawn(view.fig) != before
+    assert not empty_artists(view.fig)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_a_blitted_move_renders_the_same_pixels_as_a_full_render(name):
+    state_of, view_class, first, second = CASES[name]
+    scrub = {key: value for key, value in second.items() if key not in view_class.still_fields}
+    if not view_class.still_fields:
+        pytest.skip(f"{view_class.__name__} redraws everything on every move")
+    start = state_of(**first)
+    live = widgets.LiveImage(view_class(start, managed=False))
+    live.png(start)
+    scrubbed = state_of(**{**first, **scrub})
+    blitted = live.png(scrubbed)
+    assert live.still_key == tuple(start[name] for name in view_class.still_fields)  # no full draw happened
+    np.testing.assert_array_equal(pixels(blitted), full_render(view_class, scrubbed))
+
+
+def test_a_move_of_a_still_field_redraws_the_whole_figure():
+    state_of, view_class, first, second = CASES["random_features"]
+    live = widgets.LiveImage(view_class(state_of(**first), managed=False))
+    live.png(state_of(**first))
+    moved = state_of(**{**first, "n": second["n"]})
+    after = live.png(moved)
+    assert live.still_key[0] == second["n"]
+    np.testing.assert_array_equal(pixels(after), full_render(view_class, moved))
+
+
+def test_the_explorer_widget_shows_the_render_of_its_sliders_setting():
+    explorer = widgets.random_features_explorer(num_features=50, noise=0.0, n=40)
+    sliders = {child.description: child for box in explorer.children[:-2] for child in box.children}
+    image = explorer.children[-2]
+    sliders["features N"].value = 300
+    state = widgets.random_features_state(num_features=300, noise=0.0, n=40)
+    np.testing.assert_array_equal(pixels(image.value), full_render(widgets.RandomFeaturesView, state))
+    assert not explorer.children[-1].outputs  # no error shown under the image
