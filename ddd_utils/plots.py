@@ -6,6 +6,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from ddd_utils import sweep_curves
+from ddd_utils.curves import describe_curve, series_text, wrapped
 
 BAND_PERCENTILES = (25, 75)  # the shaded spread over trials: the interquartile range
 THRESHOLD_STYLE = {"color": "0.35", "linestyle": "--", "linewidth": 1.0}
@@ -74,7 +78,8 @@ def mark_threshold(ax: Axes, at: float, label: str = "interpolation threshold", 
     ax.axvline(at, label=label, **{**THRESHOLD_STYLE, **style})
 
 
-def width_sweep(ax: Axes, curves: dict, thresholds: dict[str, int | None]) -> None:
+def width_sweep(ax: Axes, curves: dict, thresholds: dict[str, int | None], xlabel: str = "hidden units (width)"
+                ) -> None:
     """A model-wise sweep of classifiers: final test and training error against width (mean over seeds, band:
     the seeds' spread), with each named threshold width marked (the first dashed, the next dotted)."""
     plot_trials(ax, curves["widths"], curves["test_error"], label="test error", marker="o", markersize=3)
@@ -83,7 +88,57 @@ def width_sweep(ax: Axes, curves: dict, thresholds: dict[str, int | None]) -> No
     for (label, width), linestyle in zip(thresholds.items(), ("--", ":"), strict=False):
         if width is not None:
             mark_threshold(ax, width, label=f"{label} (width {width})", linestyle=linestyle)
-    double_descent_axes(ax, "hidden units (width)", "error", logy=False)
+    double_descent_axes(ax, xlabel, "error", logy=False)
+
+
+def width_sweep_panels(records: list[dict], noises, title: str, xlabel: str = "hidden units (width)",
+                       columns: int | None = None) -> Figure:
+    """One panel per noise level of a finished width sweep (`records` of one setting of every other field): the
+    errors against width with both thresholds marked (training error 0, and 0.1: where the effective model
+    complexity reaches n), and printed beside it the thresholds, the mean test error per width, its spread over
+    seeds and the peak's summary. With `columns`, the panels wrap into rows, and a spare slot in the last row
+    shows the test error of every noise level on one axis (as in Nakkiran et al.'s figures)."""
+    columns = columns or len(noises)
+    rows = -(-len(noises) // columns)
+    panel_width = 6.2 if columns <= 2 else 4.6  # three panels in a row still fit the page's width legibly
+    fig, axes = plt.subplots(rows, columns, figsize=(panel_width * columns, 4.4 * rows), squeeze=False)
+    slots = list(axes.flat)
+    for ax, noise in zip(slots, noises, strict=False):
+        curves = sweep_curves.final_curves(records, noise)
+        widths = curves["widths"]
+        threshold = sweep_curves.interpolation_width(widths, curves["train_error"])
+        complexity = sweep_curves.interpolation_width(widths, curves["train_error"], eps=0.1)
+        width_sweep(ax, curves, {"train error 0": threshold, "train error 0.1": complexity}, xlabel)
+        ax.set_title(f"{title}, label noise {noise:g}; {len(curves['test_error'])} seeds", fontsize=10)
+        ax.legend(fontsize=8)
+        print(f"noise {noise:g}: train error reaches 0 at width {threshold} and 0.1 at width {complexity}")
+        print(series_text("  mean test error", widths, curves["test_error"].mean(axis=0)))
+        if len(curves["test_error"]) > 1:
+            print(series_text("  its sd over seeds", widths, curves["test_error"].std(axis=0, ddof=1)))
+        marked = complexity or threshold
+        if marked is not None and widths[0] < marked < widths[-1]:
+            summary = describe_curve(widths, curves["test_error"], marked)
+            if summary.peak_at in (summary.best_below_at, summary.best_above_at):  # nothing above the best below
+                print(wrapped(f"  no peak: no width between {summary.best_below_at:g} and {summary.best_above_at:g} "
+                              f"has a higher median test error than width {summary.best_below_at:g} "
+                              f"({summary.best_below_error:.3g}); the lowest above the threshold is "
+                              f"{summary.best_above_error:.3g}", indent="    "))
+            else:
+                print(wrapped(f"  {summary}", indent="    "))
+    spare = slots[len(noises):]
+    if spare and len(noises) > 1:
+        overlay = spare.pop(0)
+        for noise in noises:
+            curves = sweep_curves.final_curves(records, noise)
+            plot_trials(overlay, curves["widths"], curves["test_error"], label=f"label noise {noise:g}", marker="o",
+                        markersize=3)
+        double_descent_axes(overlay, xlabel, "test error", logy=False)
+        overlay.set_title(f"{title}: test error at every noise level", fontsize=10)
+        overlay.legend(fontsize=8)
+    for ax in spare:
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
 
 
 def double_descent_axes(ax: Axes, xlabel: str, ylabel: str, logx: bool = True, logy: bool = True) -> Axes:

@@ -90,9 +90,13 @@ class ResultStore:
         return checkpoint
 
     def finish_job(self, keys: list[str]) -> None:
-        """Forget a job (given by its run keys) whose records are all written."""
+        """Forget a job (given by its run keys) whose records are all written: its checkpoint, the checkpoints of
+        its parts (`<checkpoint stem>-<part>.pt`, for run functions that train a job in several groups) and its
+        job file."""
         checkpoint = self._checkpoint_of(keys)
         checkpoint.unlink(missing_ok=True)
+        for part in checkpoint.parent.glob(f"{checkpoint.stem}-*.pt"):
+            part.unlink(missing_ok=True)
         checkpoint.with_suffix(".json").unlink(missing_ok=True)
 
     def unfinished_jobs(self) -> list[list[str]]:
@@ -240,8 +244,9 @@ def run_sweep(run: RunFunction, configs: list[dict], out: str | Path, executor: 
 
     `run(job_configs, checkpoint_path, progress)` trains a job's runs (together or one by one) and returns their
     histories; it must be a module-level function (executors other than "inprocess" pickle it) that resumes from
-    `checkpoint_path` when it exists, and shows a per-epoch bar when `progress` (in-process only). `runs_per_job`
-    defaults to all runs in one job in-process, and to an even split over `workers` jobs otherwise. With "process",
+    `checkpoint_path` (or from parts named `<its stem>-<part>.pt`) when it exists, and shows a per-epoch bar when
+    `progress` (in-process only). `runs_per_job` defaults to all runs in one job in-process, and to an even split
+    over `workers` jobs otherwise. With "process",
     each worker gets one of the visible GPUs (round robin) as its only one. `cluster` goes to submitit ("local" runs
     jobs as local processes; None lets submitit pick SLURM when it is available), and each submitit job asks for
     `resources` (default `JobResources()`: one GPU).

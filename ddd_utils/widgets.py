@@ -16,9 +16,10 @@ from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 from PIL import Image
 
-from ddd_utils import plots
+from ddd_utils import plots, sweep_curves
 from ddd_utils.experiments import linear_regression, polynomial
 from ddd_utils.experiments import random_features as random_features_experiment
 from ddd_utils.theory import min_norm_risk
@@ -282,9 +283,7 @@ def linear_explorer(n: int = 50, p: int = 50, noise: float = 0.25):
 
 def sweep_state(records: list[dict], noise: float, width: int) -> dict:
     """What the sweep explorer draws: the final errors against width at this noise, and one width's history."""
-    from ddd_utils.experiments import mnist1d_sweep  # imports torch: only the network chapters need it
-
-    curves = mnist1d_sweep.final_curves(records, noise)
+    curves = sweep_curves.final_curves(records, noise)
     first_seed = min(r["config"]["seed"] for r in records)
     chosen = next(r for r in records if r["config"]["noise"] == noise and r["config"]["width"] == width
                   and r["config"]["seed"] == first_seed)
@@ -337,6 +336,79 @@ def sweep_explorer(records: list[dict]):
     controls = {"noise": widgets.Dropdown(options=noises, value=noises[-1], description="label noise"),
                 "width": widgets.SelectionSlider(options=widths, value=widths[len(widths) // 2], description="width")}
     return _explorer(controls, lambda noise, width: sweep_state(records, noise, width), SweepView, rows=(2,))
+
+
+def epoch_sweep_state(records: list[dict], width: int, noise: float, n_train: int, epoch: int) -> dict:
+    """What chapter 5's explorer draws: at one (noise, n_train), the errors against width at the evaluated epoch
+    nearest `epoch`, and the chosen width's test error over epochs (means over seeds; records of one model)."""
+    try:
+        chosen = sweep_curves.select(records, noise=noise, n_train=n_train)
+    except ValueError:
+        raise ValueError(f"no runs at noise {noise:g} with n_train = {n_train}: the sweep ran its other training "
+                         "sizes at its largest noise only") from None
+    test, train = sweep_curves.epoch_table(chosen), sweep_curves.epoch_table(chosen, "train_error")
+    column = int(np.argmin(np.abs(np.log(test["epochs"]) - np.log(max(epoch, 1)))))
+    row = int(np.flatnonzero(test["widths"] == width)[0])
+    return {"width": width, "noise": noise, "n_train": n_train, "epoch": int(test["epochs"][column]),
+            "widths": test["widths"], "epochs": test["epochs"], "test_error": test["test_error"][:, column],
+            "train_error": train["train_error"][:, column], "history": test["test_error"][row]}
+
+
+class EpochSweepView(View):
+    """Left: test and training error against width at one epoch, the chosen width marked. Right: that width's
+    test error against epochs, the chosen epoch marked."""
+
+    still_fields = ("noise", "n_train", "epoch")
+
+    def build(self) -> None:
+        self.left, self.right = self.fig.subplots(1, 2)
+        (self.test,) = self.left.plot([], [], marker="o", label="test error")
+        (self.train,) = self.left.plot([], [], marker="s", label="train error (noisy labels)")
+        self.current_width = self.left.axvline(1, color="C3", linewidth=1.5)
+        plots.double_descent_axes(self.left, "width parameter k", "error (mean over seeds)", logy=False)
+        self.left.legend(loc="upper right", fontsize=8)
+        (self.history,) = self.right.plot([], [], marker=".", color="C0", label="test error")
+        self.current_epoch = self.right.axvline(1, color="C3", linewidth=1.5)
+        plots.double_descent_axes(self.right, "epoch", "test error (mean over seeds)", logy=False)
+        self.moving = [self.current_width, self.right]  # a new width changes only its marker and the right panel
+
+    def update(self, state: dict) -> None:
+        self.test.set_data(state["widths"], state["test_error"])
+        self.train.set_data(state["widths"], state["train_error"])
+        self.left.set_xticks(state["widths"], [f"{width:g}" for width in state["widths"]], fontsize=8)
+        self.left.xaxis.set_minor_formatter(NullFormatter())
+        self.current_width.set_xdata([state["width"]] * 2)
+        self.left.set_title(f"label noise {state['noise']:g}, n = {state['n_train']}: epoch {state['epoch']}",
+                            fontsize=9)
+        self.history.set_data(state["epochs"], state["history"])
+        self.current_epoch.set_xdata([state["epoch"]] * 2)
+        self.right.set_title(f"k = {state['width']} during training", fontsize=9)
+        for ax in (self.left, self.right):
+            _rescale(ax)
+
+
+def draw_epoch_sweep_state(state: dict) -> Figure:
+    """Chapter 5's explorer figure for one setting, as a static figure."""
+    return EpochSweepView(state).fig
+
+
+def epoch_sweep_explorer(records: list[dict]):
+    """Sliders over a finished sweep of one model (width, noise, training-set size, epoch): moving them only
+    indexes the records, it never trains."""
+    import ipywidgets as widgets
+
+    values = {name: sorted({r["config"][name] for r in records}) for name in ("width", "noise", "n_train")}
+    epochs = records[0]["history"]["epoch"]
+    noise = max(values["noise"])
+    controls = {
+        "width": widgets.SelectionSlider(options=values["width"], value=values["width"][len(values["width"]) // 2],
+                                         description="width k"),
+        "noise": widgets.SelectionSlider(options=values["noise"], value=noise, description="label noise"),
+        "n_train": widgets.SelectionSlider(options=values["n_train"], value=max(values["n_train"]),
+                                           description="samples n"),
+        "epoch": widgets.SelectionSlider(options=epochs, value=epochs[-1], description="epoch"),
+    }
+    return _explorer(controls, lambda **setting: epoch_sweep_state(records, **setting), EpochSweepView)
 
 
 # Chapter 3's explorer: one seed, 400 test digits, n <= 200 and N up to 10 n on a short grid, so that a slider move

@@ -15,7 +15,9 @@ fi
 # Long training sweeps run here, through the command line (resumable; a finished sweep is only read back), so the
 # chapters that show them read finished runs instead of training inside the book build.
 runs="${DDD_RUNS_DIR:-$PWD/book/runs}"
-python -m ddd_utils run mnist1d_sweep --preset "$gpu_preset" --out "$runs/mnist1d_sweep-$gpu_preset"
+for experiment in mnist1d_sweep vision_sweep; do
+  python -m ddd_utils run "$experiment" --preset "$gpu_preset" --out "$runs/$experiment-$gpu_preset"
+done
 export DDD_RUNS_DIR="$runs"
 echo "building the book with presets '$presets' (CPU chapters/GPU chapters) into $out/_build/html"
 # --all: re-render every page, so that each page's navigation lists chapters added since the last build (executed

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ddd_utils import checkpoints, sweep
+from ddd_utils import checkpoints, sweep, sweep_curves
 from ddd_utils import train as training
 from ddd_utils.sweep import ResultStore, load_results, run_key, run_sweep
 
@@ -316,28 +316,26 @@ def fake_record(noise: float, seed: int, width: int, train: float, test: float) 
 
 
 def test_final_curves_take_the_last_epoch_per_seed_and_width():
-    from ddd_utils.experiments import mnist1d_sweep
-
     records = [fake_record(0.2, seed, width, train=0.5 / width, test=0.3 + 0.01 * seed)
                for seed in (1, 0) for width in (8, 2, 4)]
     records.append(fake_record(0.0, 0, 2, 0.1, 0.1))
-    curves = mnist1d_sweep.final_curves(records, 0.2)
+    curves = sweep_curves.final_curves(records, 0.2)
     assert curves["widths"].tolist() == [2, 4, 8]
     assert curves["num_parameters"].tolist() == [112, 214, 418]
     assert curves["test_error"].shape == (2, 3) and curves["test_error"][1].tolist() == [0.31, 0.31, 0.31]
     assert curves["train_error"][0].tolist() == [0.25, 0.125, 0.0625]
     with pytest.raises(ValueError, match="noise"):
-        mnist1d_sweep.final_curves(records, 0.5)
+        sweep_curves.final_curves(records, 0.5)
+    with pytest.raises(ValueError, match="not finished"):
+        sweep_curves.final_curves(records[1:], 0.2)
 
 
 def test_interpolation_width_is_the_first_width_whose_mean_train_error_is_small_enough():
-    from ddd_utils.experiments import mnist1d_sweep
-
     widths = [2, 4, 8, 16]
     errors = [[0.5, 0.1, 0.0, 0.0], [0.5, 0.0, 0.02, 0.0]]
-    assert mnist1d_sweep.interpolation_width(widths, errors) == 16
-    assert mnist1d_sweep.interpolation_width(widths, errors, eps=0.05) == 4
-    assert mnist1d_sweep.interpolation_width(widths, [0.5, 0.4, 0.3, 0.2]) is None
+    assert sweep_curves.interpolation_width(widths, errors) == 16
+    assert sweep_curves.interpolation_width(widths, errors, eps=0.05) == 4
+    assert sweep_curves.interpolation_width(widths, [0.5, 0.4, 0.3, 0.2]) is None
 
 
 def test_weight_reuse_sweep_grows_each_width_from_the_last(monkeypatch):

@@ -29,7 +29,7 @@ def fake_records() -> list[dict]:
             for seed in (0, 1):
                 errors = {name: list(rng.uniform(0, 1, 3)) for name in ("test_error", "train_error",
                                                                           "corrupted_error")}
-                records.append({"config": {"noise": noise, "width": width, "seed": seed},
+                records.append({"config": {"noise": noise, "width": width, "seed": seed, "n_train": 100},
                                 "history": {"epoch": [1, 10, 100], "num_parameters": 10 * width, **errors}})
     return records
 
@@ -46,6 +46,9 @@ CASES = {
                         {"num_features": 50, "noise": 0.0, "n": 40}, {"num_features": 300, "noise": 0.2, "n": 60}),
     "sweep": (lambda **kw: widgets.sweep_state(RECORDS, **kw), widgets.SweepView,
               {"noise": 0.0, "width": 4}, {"noise": 0.2, "width": 64}),
+    "epoch_sweep": (lambda **kw: widgets.epoch_sweep_state(RECORDS, **kw), widgets.EpochSweepView,
+                    {"width": 4, "noise": 0.0, "n_train": 100, "epoch": 10},
+                    {"width": 64, "noise": 0.2, "n_train": 100, "epoch": 100}),
 }
 
 
@@ -53,7 +56,8 @@ def drawn(fig) -> list:
     """What a figure shows, artist by artist: visible lines' data, collections' paths and offsets, texts, limits."""
     shown = []
     for ax in fig.axes:
-        shown.append(("limits", ax.get_xlim(), ax.get_ylim(), ax.get_xscale(), ax.get_yscale()))
+        limits = np.round(np.r_[ax.get_xlim(), ax.get_ylim()], 9).tolist()  # autoscaling may differ in the last bit
+        shown.append(("limits", limits, ax.get_xscale(), ax.get_yscale()))
         for artist in ax.get_children():
             if not artist.get_visible():
                 continue
@@ -75,15 +79,14 @@ def pixels(png: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
 
 
-def full_render(view_class, state: dict) -> np.ndarray:
-    """A new figure of `state` drawn whole the ordinary way (no animated artists, no saved background), its moving
-    artists raised above the rest, where the live image draws them."""
-    view = view_class(state, managed=False)
+def full_render(view: widgets.View) -> np.ndarray:
+    """The view's figure drawn whole the ordinary way (no saved background), its moving artists no longer
+    animated but raised above the rest, where the live image draws them."""
     for artist in view.moving:
+        artist.set_animated(False)
         artist.set_zorder(1000)
-    fig = view.fig
-    fig.set_dpi(widgets.EXPLORER_DPI)
-    canvas = FigureCanvasAgg(fig)
+    view.fig.set_dpi(widgets.EXPLORER_DPI)
+    canvas = FigureCanvasAgg(view.fig)
     canvas.draw()
     return np.asarray(canvas.buffer_rgba())
 
@@ -119,7 +122,7 @@ def test_a_blitted_move_renders_the_same_pixels_as_a_full_render(name):
     scrubbed = state_of(**{**first, **scrub})
     blitted = live.png(scrubbed)
     assert live.still_key == tuple(start[name] for name in view_class.still_fields)  # no full draw happened
-    np.testing.assert_array_equal(pixels(blitted), full_render(view_class, scrubbed))
+    np.testing.assert_array_equal(pixels(blitted), full_render(live.view))
 
 
 def test_a_move_of_a_still_field_redraws_the_whole_figure():
@@ -129,7 +132,7 @@ def test_a_move_of_a_still_field_redraws_the_whole_figure():
     moved = state_of(**{**first, "n": second["n"]})
     after = live.png(moved)
     assert live.still_key[0] == second["n"]
-    np.testing.assert_array_equal(pixels(after), full_render(view_class, moved))
+    np.testing.assert_array_equal(pixels(after), full_render(live.view))
 
 
 def test_the_explorer_widget_shows_the_render_of_its_sliders_setting():
@@ -137,6 +140,22 @@ def test_the_explorer_widget_shows_the_render_of_its_sliders_setting():
     sliders = {child.description: child for box in explorer.children[:-2] for child in box.children}
     image = explorer.children[-2]
     sliders["features N"].value = 300
-    state = widgets.random_features_state(num_features=300, noise=0.0, n=40)
-    np.testing.assert_array_equal(pixels(image.value), full_render(widgets.RandomFeaturesView, state))
+    start = widgets.random_features_state(num_features=50, noise=0.0, n=40)
+    live = widgets.LiveImage(widgets.RandomFeaturesView(start, managed=False))  # the same moves, made directly
+    live.png(start)
+    expected = live.png(widgets.random_features_state(num_features=300, noise=0.0, n=40))
+    np.testing.assert_array_equal(pixels(image.value), pixels(expected))
     assert not explorer.children[-1].outputs  # no error shown under the image
+
+
+def test_the_epoch_sweep_state_reads_the_records_and_names_a_missing_setting():
+    state = widgets.epoch_sweep_state(RECORDS, width=16, noise=0.2, n_train=100, epoch=12)
+    assert state["epoch"] == 10  # the evaluated epoch nearest on a log scale
+    chosen = [r["history"] for r in RECORDS if r["config"]["noise"] == 0.2]
+    expected = np.mean([[h["test_error"][1] for h in chosen if h["num_parameters"] == 10 * w] for w in (4, 16, 64)],
+                       axis=1)
+    np.testing.assert_allclose(state["test_error"], expected)
+    np.testing.assert_allclose(state["history"], np.mean([h["test_error"] for h in chosen
+                                                          if h["num_parameters"] == 160], axis=0))
+    with pytest.raises(ValueError, match="n_train = 50"):
+        widgets.epoch_sweep_state(RECORDS, width=16, noise=0.2, n_train=50, epoch=12)

@@ -243,27 +243,3 @@ def _kept_width(store: ResultStore | None, configs: list[dict], width: int, mode
         models.append(build_model(model, width, (SIGNAL_LENGTH,), NUM_CLASSES))
         models[-1].load_state_dict(state)
     return [record["history"] for record in stored], models
-
-
-def final_curves(records: list[dict], noise: float) -> dict[str, np.ndarray]:
-    """The last evaluated epoch of every width at one noise level: widths (sorted), parameter counts, and train,
-    corrupted-subset and test errors with one row per seed (shape (seeds, widths))."""
-    chosen = [r for r in records if r["config"]["noise"] == noise]
-    if not chosen:
-        raise ValueError(f"no records with noise {noise!r}")
-    widths = sorted({r["config"]["width"] for r in chosen})
-    seeds = sorted({r["config"]["seed"] for r in chosen})
-    by_key = {(r["config"]["seed"], r["config"]["width"]): r["history"] for r in chosen}
-    curves = {"widths": np.array(widths), "num_parameters": np.array([by_key[seeds[0], w]["num_parameters"]
-                                                                       for w in widths])}
-    for name in ("train_error", "corrupted_error", "test_error"):
-        curves[name] = np.array([[by_key[seed, w][name][-1] for w in widths] for seed in seeds])
-    return curves
-
-
-def interpolation_width(widths, train_error, eps: float = 0.0) -> int | None:
-    """The smallest width whose mean training error (on the noisy labels) is at most `eps`: with eps = 0 the
-    interpolation threshold, with eps = 0.1 where the effective model complexity (Nakkiran et al.) reaches n.
-    `train_error` has shape (widths,) or (seeds, widths)."""
-    fitted = np.flatnonzero(np.asarray(train_error).reshape(-1, len(widths)).mean(axis=0) <= eps)
-    return int(np.asarray(widths)[fitted[0]]) if fitted.size else None

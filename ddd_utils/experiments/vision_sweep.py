@@ -1,0 +1,223 @@
+"""Deep double descent in CNN5 and ResNet18 (Nakkiran et al.): width x label noise x training-set size sweeps.
+
+A resumable sweep whose histories hold log-spaced epochs, so that one sweep gives the model-wise, epoch-wise and
+sample-wise curves.
+
+CIFAR-10 on a GPU (read through the real loader, downloaded on the reader's machine); offline stand-ins on a CPU:
+scikit-learn's 8x8 digits (2-D CNN5) and MNIST-1D (1-D CNN5). Every run is one (model, width, noise, n_train,
+seed). Training sets are nested and class-balanced (a smaller one is a prefix of a larger one), and a (noise, seed)
+corrupts the same labels at every width and every n_train, so the runs of one curve differ only in what it varies.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import asdict, dataclass
+from itertools import product
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ddd_utils._checks import check_positive_int, check_probability
+from ddd_utils.blas import spare_one_core
+from ddd_utils.data.noise import corrupt_labels
+from ddd_utils.data.subsets import nested_stratified_order
+from ddd_utils.models import build_model, count_parameters
+from ddd_utils.train import OPTIMIZERS, Recipe, TrainData, log_spaced_epochs, train_many
+
+NUM_CLASSES = 10
+DATASETS = ("cifar10", "digits", "mnist1d")
+VISION_MODELS = ("cnn5", "resnet18")
+DIGITS_TEST_SIZE = 497  # scikit-learn's 1,797 digits: 1,300 to train on, 497 held out (class-balanced)
+SUBSET_SEED = 0  # the order of the nested training subsets: one fixed order, shared by every run
+POOL_SIZES = {"cifar10": 50000, "digits": 1797 - DIGITS_TEST_SIZE, "mnist1d": 4000}  # training images available
+
+
+@dataclass(frozen=True)
+class VisionSweepConfig:
+    dataset: str = "cifar10"           # "cifar10" (GPU), "digits" or "mnist1d" (offline CPU stand-ins)
+    models: tuple[str, ...] = ("cnn5",)  # "cnn5" and/or "resnet18"; width k means k, 2k, 4k, 8k channels
+    widths: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)  # k
+    noises: tuple[float, ...] = (0.0, 0.1, 0.2)  # probability a training label is replaced by a wrong class
+    n_trains: tuple[int, ...] = (50000,)  # training-set sizes: every noise at the first; the others (sample-wise)
+    #                                       at the largest noise only
+    seeds: tuple[int, ...] = (0,)      # model initialisation, batch order, augmentation and label-noise draw
+    epochs: int = 4000                 # full passes over the training set
+    optimizer: str = "adam"            # "adam" or "sgd"
+    lr: float = 1e-4                   # learning rate
+    batch_size: int = 128              # images per step
+    augment: bool = True               # random crop (4-pixel padding) and horizontal flip (2-D images only)
+    eval_count: int = 30               # log-spaced epochs at which the history is recorded (the heatmap's columns)
+    checkpoint_every: int = 100        # epochs between checkpoints of an unfinished job
+    data_root: str = "data"            # where CIFAR-10 is read from (and downloaded to, when missing)
+
+    def __post_init__(self):
+        if self.dataset not in DATASETS:
+            raise ValueError(f"dataset must be one of {DATASETS}; got {self.dataset!r}")
+        if not self.models or any(model not in VISION_MODELS for model in self.models):
+            raise ValueError(f"models must be a non-empty tuple of {VISION_MODELS}; got {self.models!r}")
+        if "resnet18" in self.models and self.dataset == "mnist1d":
+            raise ValueError("resnet18 needs images (dataset 'cifar10' or 'digits'); MNIST-1D is a 1-D signal")
+        if self.augment and self.dataset == "mnist1d":
+            raise ValueError("augment crops and flips images; set augment=False for the 1-D MNIST-1D signals")
+        for name in ("widths", "noises", "n_trains", "seeds"):
+            if not getattr(self, name):
+                raise ValueError(f"{name} must not be empty")
+        for width in self.widths:
+            check_positive_int("width", width)
+        for noise in self.noises:
+            check_probability("noise", noise)
+        largest = POOL_SIZES[self.dataset]
+        for n_train in self.n_trains:
+            if not 1 <= n_train <= largest:
+                raise ValueError(f"n_train must be in [1, {largest}] (the {self.dataset} training set); "
+                                 f"got {n_train!r}")
+        for name in ("epochs", "batch_size", "eval_count"):
+            check_positive_int(name, getattr(self, name))
+        check_positive_int("checkpoint_every", self.checkpoint_every, minimum=0)
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {self.optimizer!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0; got {self.lr!r}")
+
+
+# Nakkiran et al. (2019): CNN5 and pre-activation ResNet18 with k = 1..64 on CIFAR-10, label noise 0, 10% and 20%,
+# Adam (lr 1e-4, batch 128) for 4K epochs with crop-and-flip augmentation; sample-wise at n = 5K..50K.
+NAKKIRAN_PUBLISHED = {  # (what, value): printed beside ours, never drawn as if measured
+    "ResNet18, 20% noise, epoch 400 (released data)": {"k = 3": 0.296, "k = 64": 0.219},
+    "ResNet18, heatmap (released data)": "test error falls for k below about 5, rises, falls again beyond about 15",
+}
+MNIST1D_PUBLISHED = {  # Greydanus (2020), MNIST-1D's CNN width sweep with label noise: test error by channels
+    "CNN with label noise": {"10 channels": 0.196, "peak, 18 channels": 0.338, "100 channels": 0.277},
+}
+
+PRESETS = {
+    "smoke": VisionSweepConfig(dataset="mnist1d", models=("cnn5",), widths=(1, 4), noises=(0.2,), n_trains=(200, 100),
+                               epochs=3, lr=1e-3, augment=False, eval_count=3, checkpoint_every=1),
+    # The CPU stand-in: the 1-D CNN5 on MNIST-1D, chosen over the 2-D CNN5 on scikit-learn's digits by measuring
+    # both (issue 13's note): the same shape of curve at about 2.7x less time per epoch.
+    "cpu": VisionSweepConfig(dataset="mnist1d", models=("cnn5",), widths=(1, 2, 3, 4, 6, 8, 12, 16, 24),
+                             noises=(0.0, 0.1, 0.2), n_trains=(1000, 500), seeds=(0, 1), epochs=100, lr=1e-3,
+                             augment=False, eval_count=20, checkpoint_every=25),
+    "full": VisionSweepConfig(dataset="cifar10", models=("cnn5",),
+                              widths=(1, 2, 3, 4, 6, 8, 10, 12, 16, 24, 32, 48, 64),
+                              noises=(0.0, 0.1, 0.2), n_trains=(10000, 5000), seeds=(0,), epochs=300, lr=1e-3,
+                              augment=False, eval_count=25, checkpoint_every=50),
+    "paper": VisionSweepConfig(dataset="cifar10", models=("cnn5", "resnet18"), widths=tuple(range(1, 65)),
+                               noises=(0.0, 0.1, 0.2), n_trains=(50000, 25000, 10000, 5000), seeds=(0,),
+                               epochs=4000, lr=1e-4, augment=True, eval_count=40, checkpoint_every=50),
+}
+
+# Wall time of each preset through the command line, and where it was measured; "unmeasured" where it was not.
+PRESET_TIMES = {
+    "smoke": "a few seconds on 2 CPU cores",
+    "cpu": "about 9 min on 2 CPU cores (8.8 min of training in the chapter); seconds once its runs are on disk",
+    "full": "unmeasured (no GPU was available to measure it on); a Colab T4: unmeasured",
+    "paper": "unmeasured: days on one GPU (4,000 epochs of 2 x 64 widths x 3 noises, plus 3 more training sizes)",
+}
+
+
+def run_configs(config: VisionSweepConfig) -> list[dict]:
+    """One plain dict per run (JSON-serialisable: it names the run's record). All noises at the first n_train, the
+    largest noise at the others."""
+    shared = {name: value for name, value in asdict(config).items()
+              if name not in ("models", "widths", "noises", "n_trains", "seeds")}
+    settings = [(config.n_trains[0], noise) for noise in config.noises]
+    settings += [(n_train, max(config.noises)) for n_train in config.n_trains[1:]]
+    return [{**shared, "model": model, "width": width, "noise": noise, "n_train": n_train, "seed": seed}
+            for model, (n_train, noise), seed, width in product(config.models, settings, config.seeds,
+                                                                 config.widths)]
+
+
+@functools.lru_cache(maxsize=4)
+def _pool(dataset: str, data_root: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(training images in nested class-balanced order, their labels, test images, test labels) as float32 arrays
+    standardised with the training set's statistics: (N, C, H, W) for images, (N, L) for MNIST-1D."""
+    if dataset == "cifar10":
+        from ddd_utils.data.vision import CIFAR10_MEAN, CIFAR10_STD, load_cifar10, to_tensor_dataset
+
+        train = to_tensor_dataset(*load_cifar10(data_root, train=True, download=True), CIFAR10_MEAN, CIFAR10_STD)
+        test = to_tensor_dataset(*load_cifar10(data_root, train=False, download=True), CIFAR10_MEAN, CIFAR10_STD)
+        x, y = train.tensors[0].numpy(), train.tensors[1].numpy()
+        x_test, y_test = test.tensors[0].numpy(), test.tensors[1].numpy()
+    elif dataset == "digits":
+        from sklearn.datasets import load_digits
+
+        images, labels = load_digits(return_X_y=True)
+        split = nested_stratified_order(labels, seed=SUBSET_SEED)
+        test, train = split[:DIGITS_TEST_SIZE], split[DIGITS_TEST_SIZE:]
+        images = images.reshape(-1, 1, 8, 8) / 16.0  # 17 grey levels, 0 .. 16
+        mean, std = images[train].mean(), images[train].std()
+        x, y = (images[train] - mean) / std, labels[train]
+        x_test, y_test = (images[test] - mean) / std, labels[test]
+    else:
+        from ddd_utils.data.mnist1d import make_mnist1d
+
+        data = make_mnist1d()
+        x, y, x_test, y_test = data["x_train"], data["y_train"], data["x_test"], data["y_test"]
+    order = nested_stratified_order(y, seed=SUBSET_SEED)
+    as_float = functools.partial(np.ascontiguousarray, dtype=np.float32)
+    return as_float(x[order]), y[order].astype(np.int64), as_float(x_test), np.asarray(y_test, dtype=np.int64)
+
+
+def training_data(dataset: str, n_train: int, noise: float, seed: int, data_root: str = "data") -> TrainData:
+    """The first `n_train` images of the nested order, with the labels corrupted by the (noise, seed) draw over the
+    whole training set: the same corrupted images at every width and, within the prefix, every n_train."""
+    x, y, x_test, y_test = _pool(dataset, data_root)
+    if not 1 <= n_train <= len(y):
+        raise ValueError(f"n_train must be in [1, {len(y)}] (the {dataset} training set); got {n_train!r}")
+    noisy, corrupted = corrupt_labels(y, noise, NUM_CLASSES, seed=seed)
+    return TrainData(torch.from_numpy(x[:n_train].copy()), torch.from_numpy(noisy[:n_train].copy()),
+                     torch.from_numpy(corrupted[:n_train].copy()), torch.from_numpy(x_test), torch.from_numpy(y_test))
+
+
+def input_shape(dataset: str) -> tuple[int, ...]:
+    """One example's shape (no batch dimension)."""
+    return {"cifar10": (3, 32, 32), "digits": (1, 8, 8), "mnist1d": (40,)}[dataset]
+
+
+def _initial_model(config: dict) -> torch.nn.Module:
+    """A run's initial network, drawn on the CPU from its own seed (as if trained alone); the global random state
+    is left as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config["seed"])
+        return build_model(config["model"], config["width"], input_shape(config["dataset"]), NUM_CLASSES)
+
+
+# Config fields every run of one training group shares: the recipe and the data set. Runs of one job may differ in
+# n_train; each training-set size trains as its own group (train_many needs one size per call).
+_JOB_FIELDS = ("dataset", "epochs", "optimizer", "lr", "batch_size", "augment", "eval_count", "checkpoint_every",
+               "data_root")
+
+
+@spare_one_core
+def run(job: list[dict], checkpoint: Path | None = None, progress: bool = False) -> list[dict]:
+    """Train a job's runs, each training-set size as one `train_many` group (models of one width stack), resuming
+    each group from its own checkpoint next to `checkpoint`; return the histories in job order. Uses the GPU when
+    there is one; `progress` shows a bar per epoch."""
+    shared = {name: job[0][name] for name in _JOB_FIELDS}
+    if any({name: config[name] for name in _JOB_FIELDS} != shared for config in job):
+        raise ValueError(f"the runs of one job must share {_JOB_FIELDS}")
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    recipe = Recipe(optimizer=shared["optimizer"], lr=shared["lr"], batch_size=shared["batch_size"],
+                    epochs=shared["epochs"], augment=shared["augment"])
+    eval_epochs = log_spaced_epochs(shared["epochs"], shared["eval_count"])
+    histories: list[dict | None] = [None] * len(job)
+    for n_train in sorted({config["n_train"] for config in job}):
+        members = [i for i, config in enumerate(job) if config["n_train"] == n_train]
+        datas = {}
+        for i in members:
+            key = (job[i]["noise"], job[i]["seed"])
+            if key not in datas:
+                datas[key] = training_data(shared["dataset"], n_train, *key, shared["data_root"]).to(device)
+        models = [_initial_model(job[i]).to(device) for i in members]
+        group_checkpoint = None if checkpoint is None else checkpoint.with_name(f"{checkpoint.stem}-n{n_train}.pt")
+        trained = train_many(models, [datas[job[i]["noise"], job[i]["seed"]] for i in members], recipe,
+                             seeds=[job[i]["seed"] for i in members], eval_epochs=eval_epochs,
+                             checkpoint=group_checkpoint, checkpoint_every=shared["checkpoint_every"],
+                             progress=progress)
+        for i, history, model in zip(members, trained, models, strict=True):
+            history["num_parameters"] = count_parameters(model)
+            histories[i] = history
+    return histories

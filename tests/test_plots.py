@@ -1,0 +1,48 @@
+"""The width-sweep figure of the network chapters: its panels, and the numbers it prints beside them."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+
+from ddd_utils import plots  # noqa: E402
+
+
+def fake_sweep(test_errors: dict[float, list[float]], widths=(1, 2, 4, 8)) -> list[dict]:
+    """Records of a finished sweep: two seeds per (noise, width), the second 0.01 worse; training error reaching
+    0.1 at width 4 and 0 at width 8."""
+    train = {1: 0.5, 2: 0.3, 4: 0.1, 8: 0.0}
+    records = []
+    for noise, errors in test_errors.items():
+        for seed in (0, 1):
+            for width, error in zip(widths, errors, strict=True):
+                history = {"train_error": [train[width]], "corrupted_error": [train[width]],
+                           "test_error": [error + 0.01 * seed], "num_parameters": 10 * width}
+                records.append({"config": {"noise": noise, "seed": seed, "width": width}, "history": history})
+    return records
+
+
+def test_panels_wrap_into_rows_and_a_spare_slot_overlays_every_noise_level(capsys):
+    records = fake_sweep({0.0: [0.5, 0.3, 0.2, 0.1], 0.1: [0.5, 0.35, 0.3, 0.2], 0.2: [0.5, 0.3, 0.4, 0.2]})
+    fig = plots.width_sweep_panels(records, (0.0, 0.1, 0.2), "test", columns=2)
+    axes = fig.axes
+    assert len(axes) == 4 and [ax.get_visible() and ax.axison for ax in axes] == [True] * 4
+    assert "every noise level" in axes[3].get_title()
+    assert [line.get_label() for line in axes[3].get_lines()] == ["label noise 0", "label noise 0.1",
+                                                                  "label noise 0.2"]
+    printed = capsys.readouterr().out
+    assert "noise 0.2: train error reaches 0 at width 8 and 0.1 at width 4" in printed
+    assert "peak: 0.405 at 4; best below the threshold: 0.305 at 2" in printed  # medians over the two seeds
+    assert printed.count("no peak") == 2  # the two curves that never rise above their best point below
+    assert all(len(line) <= 96 for line in printed.splitlines())
+    plt.close(fig)
+
+
+def test_one_row_by_default_with_no_overlay():
+    fig = plots.width_sweep_panels(fake_sweep({0.0: [0.5, 0.3, 0.2, 0.1], 0.2: [0.5, 0.3, 0.4, 0.2]}), (0.0, 0.2),
+                                   "test")
+    assert len(fig.axes) == 2 and all("label noise" in ax.get_title() for ax in fig.axes)
+    plt.close(fig)

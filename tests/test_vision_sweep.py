@@ -1,0 +1,115 @@
+"""Chapter 5's sweep (CNN5 and ResNet18 over width x noise x training-set size): its configs and presets, the
+nested noisy training sets, the real CIFAR-10 loader on tiny files, and the tables read from its records."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from test_datasets import _write_cifar
+
+from ddd_utils import sweep_curves
+from ddd_utils.data.subsets import nested_stratified_order
+from ddd_utils.experiments import vision_sweep
+from ddd_utils.presets import PRESETS
+from ddd_utils.sweep import run_sweep
+
+TINY = vision_sweep.VisionSweepConfig(dataset="digits", widths=(1, 2), noises=(0.0, 0.2), n_trains=(60, 30),
+                                      seeds=(0, 1), epochs=3, lr=1e-3, augment=False, eval_count=3,
+                                      checkpoint_every=1)
+
+
+def test_every_preset_exists_and_auto_never_means_paper():
+    assert set(vision_sweep.PRESETS) == set(PRESETS) == set(vision_sweep.PRESET_TIMES)
+    assert vision_sweep.PRESETS["paper"].epochs == 4000 and vision_sweep.PRESETS["paper"].lr == 1e-4
+    assert vision_sweep.PRESETS["paper"].widths == tuple(range(1, 65))
+    for name in ("smoke", "cpu"):  # what CI and a laptop run must need no download
+        assert vision_sweep.PRESETS[name].dataset in ("digits", "mnist1d")
+
+
+@pytest.mark.parametrize(("change", "name"), [
+    ({"dataset": "imagenet"}, "dataset"), ({"models": ("vit",)}, "models"), ({"models": ()}, "models"),
+    ({"dataset": "mnist1d", "models": ("resnet18",), "augment": False}, "resnet18"),
+    ({"dataset": "mnist1d", "augment": True}, "augment"), ({"widths": (0,)}, "width"),
+    ({"noises": (1.5,)}, "noise"), ({"n_trains": (1301,)}, "n_train"), ({"n_trains": ()}, "n_trains"),
+    ({"epochs": 0}, "epochs"), ({"optimizer": "lbfgs"}, "optimizer"), ({"lr": 0.0}, "lr"),
+])
+def test_bad_configs_are_refused_naming_the_parameter(change, name):
+    with pytest.raises(ValueError, match=name):
+        dataclasses.replace(TINY, **change)
+
+
+def test_run_configs_put_every_noise_at_the_first_size_and_the_largest_noise_at_the_others():
+    configs = vision_sweep.run_configs(TINY)
+    settings = sorted({(c["n_train"], c["noise"]) for c in configs})
+    assert settings == [(30, 0.2), (60, 0.0), (60, 0.2)]
+    assert len(configs) == len(settings) * len(TINY.seeds) * len(TINY.widths)
+    assert len({tuple(sorted(c.items())) for c in configs}) == len(configs)
+
+
+def test_nested_stratified_order_is_a_permutation_whose_prefixes_are_class_balanced():
+    labels = np.repeat(np.arange(4), [30, 25, 30, 40])
+    order = nested_stratified_order(labels, seed=3)
+    assert sorted(order.tolist()) == list(range(labels.size))
+    for n in range(1, 100):  # while every class still has members, counts differ by at most one
+        counts = np.bincount(labels[order[:n]], minlength=4)
+        assert counts.max() - counts.min() <= 1
+    assert not np.array_equal(order, nested_stratified_order(labels, seed=4))
+    with pytest.raises(ValueError, match="labels"):
+        nested_stratified_order(np.array([0.5, 1.5]))
+
+
+@pytest.mark.parametrize("dataset", ["digits", "mnist1d"])
+def test_a_smaller_training_set_is_a_prefix_with_the_same_corrupted_labels(dataset):
+    small = vision_sweep.training_data(dataset, 100, 0.3, seed=5)
+    large = vision_sweep.training_data(dataset, 400, 0.3, seed=5)
+    for name in ("x_train", "y_train", "corrupted"):
+        assert torch.equal(getattr(small, name), getattr(large, name)[:100])
+    assert torch.equal(small.x_test, large.x_test) and torch.equal(small.y_test, large.y_test)
+    assert 0.2 < large.corrupted.float().mean() < 0.4
+    other_seed = vision_sweep.training_data(dataset, 400, 0.3, seed=6)
+    assert not torch.equal(other_seed.corrupted, large.corrupted)
+    assert tuple(large.x_train.shape[1:]) == vision_sweep.input_shape(dataset)
+    with pytest.raises(ValueError, match="n_train"):
+        vision_sweep.training_data(dataset, vision_sweep.POOL_SIZES[dataset] + 1, 0.3, seed=5)
+
+
+def test_cifar10_runs_through_the_real_loader_on_tiny_files_in_the_real_format(tmp_path):
+    train_labels, test_labels = _write_cifar(tmp_path)
+    vision_sweep._pool.cache_clear()
+    try:
+        data = vision_sweep.training_data("cifar10", 6, 0.0, seed=0, data_root=str(tmp_path))
+        assert tuple(data.x_train.shape) == (6, 3, 32, 32) and data.y_test.tolist() == test_labels
+        assert set(data.y_train.tolist()) <= set(train_labels)
+        job = [{**vision_sweep.run_configs(dataclasses.replace(TINY, dataset="cifar10", n_trains=(6,),
+                                                               noises=(0.0,), seeds=(0,), widths=(1,),
+                                                               data_root=str(tmp_path)))[0]}]
+        (history,) = vision_sweep.run(job)
+        assert history["epoch"] == [1, 2, 3] and len(history["test_error"]) == 3
+    finally:
+        vision_sweep._pool.cache_clear()
+
+
+def test_a_job_with_two_training_sizes_trains_each_as_if_alone():
+    configs = vision_sweep.run_configs(dataclasses.replace(TINY, seeds=(0,), widths=(2,)))
+    together = vision_sweep.run(configs)
+    for config, history in zip(configs, together, strict=True):
+        (alone,) = vision_sweep.run([config])
+        assert history["test_error"] == alone["test_error"] and history["train_error"] == alone["train_error"]
+
+
+def test_one_sweep_gives_the_model_wise_curve_and_the_width_by_epoch_table(tmp_path):
+    records = run_sweep(vision_sweep.run, vision_sweep.run_configs(TINY), tmp_path, progress=False)
+    assert not list((tmp_path / "checkpoints").iterdir())  # every part's checkpoint removed with its job
+    chosen = sweep_curves.select(records, n_train=60, noise=0.2)
+    table = sweep_curves.epoch_table(chosen)
+    assert table["widths"].tolist() == [1, 2] and table["epochs"].tolist() == [1, 2, 3]
+    for i, width in enumerate((1, 2)):
+        histories = [r["history"]["test_error"] for r in chosen if r["config"]["width"] == width]
+        np.testing.assert_allclose(table["test_error"][i], np.mean(histories, axis=0))
+    curves = sweep_curves.final_curves(chosen, 0.2)
+    np.testing.assert_allclose(curves["test_error"].mean(axis=0), table["test_error"][:, -1])
+    with pytest.raises(ValueError, match="one run per"):
+        sweep_curves.epoch_table(sweep_curves.select(records, noise=0.2))  # two sizes mixed
