@@ -113,3 +113,12 @@ def test_one_sweep_gives_the_model_wise_curve_and_the_width_by_epoch_table(tmp_p
     np.testing.assert_allclose(curves["test_error"].mean(axis=0), table["test_error"][:, -1])
     with pytest.raises(ValueError, match="one run per"):
         sweep_curves.epoch_table(sweep_curves.select(records, noise=0.2))  # two sizes mixed
+
+
+def test_training_sets_of_one_size_share_one_copy_of_the_images():
+    first = vision_sweep.training_data("mnist1d", 300, 0.2, seed=0)
+    other = vision_sweep.training_data("mnist1d", 300, 0.1, seed=1, inputs=first)
+    assert other.x_train is first.x_train and other.x_test is first.x_test
+    alone = vision_sweep.training_data("mnist1d", 300, 0.1, seed=1)
+    assert torch.equal(other.y_train, alone.y_train) and torch.equal(other.corrupted, alone.corrupted)
+    assert torch.equal(other.x_train, alone.x_train)

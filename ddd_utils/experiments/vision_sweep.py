@@ -161,15 +161,29 @@ def _pool(dataset: str, data_root: str) -> tuple[np.ndarray, np.ndarray, np.ndar
     return as_float(x[order]), y[order].astype(np.int64), as_float(x_test), np.asarray(y_test, dtype=np.int64)
 
 
-def training_data(dataset: str, n_train: int, noise: float, seed: int, data_root: str = "data") -> TrainData:
-    """The first `n_train` images of the nested order, with the labels corrupted by the (noise, seed) draw over the
-    whole training set: the same corrupted images at every width and, within the prefix, every n_train."""
-    x, y, x_test, y_test = _pool(dataset, data_root)
-    if not 1 <= n_train <= len(y):
-        raise ValueError(f"n_train must be in [1, {len(y)}] (the {dataset} training set); got {n_train!r}")
-    noisy, corrupted = corrupt_labels(y, noise, NUM_CLASSES, seed=seed)
-    return TrainData(torch.from_numpy(x[:n_train].copy()), torch.from_numpy(noisy[:n_train].copy()),
-                     torch.from_numpy(corrupted[:n_train].copy()), torch.from_numpy(x_test), torch.from_numpy(y_test))
+def noisy_labels(dataset: str, n_train: int, noise: float, seed: int, data_root: str = "data"
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The labels of the first `n_train` images after the (noise, seed) draw over the whole training set, and the
+    mask of the corrupted ones: the same corrupted images at every width and, within the prefix, every n_train."""
+    labels = _pool(dataset, data_root)[1]
+    if not 1 <= n_train <= len(labels):
+        raise ValueError(f"n_train must be in [1, {len(labels)}] (the {dataset} training set); got {n_train!r}")
+    noisy, corrupted = corrupt_labels(labels, noise, NUM_CLASSES, seed=seed)
+    return torch.from_numpy(noisy[:n_train].copy()), torch.from_numpy(corrupted[:n_train].copy())
+
+
+def training_data(dataset: str, n_train: int, noise: float, seed: int, data_root: str = "data",
+                  inputs: TrainData | None = None) -> TrainData:
+    """The first `n_train` images of the nested order with their `noisy_labels`, and the test set. Pass `inputs`
+    (a TrainData of the same images) to share its image tensors instead of copying them: one copy of CIFAR-10 on
+    the GPU for every noise level and seed."""
+    y_train, corrupted = noisy_labels(dataset, n_train, noise, seed, data_root)
+    if inputs is None:
+        x, _, x_test, y_test = _pool(dataset, data_root)
+        inputs = TrainData(torch.from_numpy(x[:n_train].copy()), y_train, corrupted, torch.from_numpy(x_test),
+                           torch.from_numpy(y_test))
+    device = inputs.x_train.device
+    return TrainData(inputs.x_train, y_train.to(device), corrupted.to(device), inputs.x_test, inputs.y_test)
 
 
 def input_shape(dataset: str) -> tuple[int, ...]:
@@ -206,11 +220,13 @@ def run(job: list[dict], checkpoint: Path | None = None, progress: bool = False)
     histories: list[dict | None] = [None] * len(job)
     for n_train in sorted({config["n_train"] for config in job}):
         members = [i for i, config in enumerate(job) if config["n_train"] == n_train]
-        datas = {}
+        datas, inputs = {}, None
         for i in members:
             key = (job[i]["noise"], job[i]["seed"])
             if key not in datas:
-                datas[key] = training_data(shared["dataset"], n_train, *key, shared["data_root"]).to(device)
+                datas[key] = training_data(shared["dataset"], n_train, *key, shared["data_root"], inputs)
+                if inputs is None:  # the first draw's images go to the device once; the others share them
+                    datas[key] = inputs = datas[key].to(device)
         models = [_initial_model(job[i]).to(device) for i in members]
         group_checkpoint = None if checkpoint is None else checkpoint.with_name(f"{checkpoint.stem}-n{n_train}.pt")
         trained = train_many(models, [datas[job[i]["noise"], job[i]["seed"]] for i in members], recipe,
