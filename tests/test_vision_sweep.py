@@ -122,3 +122,11 @@ def test_training_sets_of_one_size_share_one_copy_of_the_images():
     alone = vision_sweep.training_data("mnist1d", 300, 0.1, seed=1)
     assert torch.equal(other.y_train, alone.y_train) and torch.equal(other.corrupted, alone.corrupted)
     assert torch.equal(other.x_train, alone.x_train)
+
+
+def test_resnet18_trains_on_the_digits_images():
+    config = dataclasses.replace(TINY, models=("resnet18",), widths=(1,), noises=(0.2,), n_trains=(60,), seeds=(0,),
+                                 epochs=2, eval_count=2)
+    (history,) = vision_sweep.run(vision_sweep.run_configs(config))
+    assert history["epoch"] == [1, 2] and 0.0 <= history["test_error"][-1] <= 1.0
+    assert history["num_parameters"] > 0
