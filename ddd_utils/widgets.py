@@ -34,8 +34,8 @@ class View:
 
     `moving` lists the artists that the scrubbing slider alone changes (a marker, a title) and `still_fields` the
     state fields everything else depends on: while those are unchanged, `LiveImage` redraws only the moving
-    artists over a saved background. `managed=True` makes a pyplot figure (shown by the
-    notebook like any other); the live explorer uses an unmanaged one that only its image widget shows."""
+    artists over a saved background. `managed=True` makes a pyplot figure (shown by the notebook like any other);
+    the live explorer uses an unmanaged one that only its image widget shows."""
 
     figsize = (10.0, 3.8)
     still_fields: tuple[str, ...] = ()
@@ -86,6 +86,7 @@ def _rescale(ax: Axes) -> None:
     """Fit the axis limits to the visible artists' new data."""
     ax.relim(visible_only=True)
     ax.autoscale_view()
+
 
 # The explorer's live curve: few trials and a short grid, so that a slider move recomputes quickly.
 EXPLORER = polynomial.PolynomialConfig(max_features=2000, num_grid=30, trials=8, n_test=300)
