@@ -138,6 +138,15 @@ class ResultStore:
         return record
 
 
+def shared_settings(job: list[dict], names: tuple[str, ...]) -> dict:
+    """The values of `names` in a job's configs, which every run of the job must share (its runs train together,
+    with one recipe); a job whose runs differ in them is refused."""
+    shared = {name: job[0][name] for name in names}
+    if any({name: config[name] for name in names} != shared for config in job):
+        raise ValueError(f"the runs of one job must share {names}")
+    return shared
+
+
 def _checksum(payload: dict) -> str:
     return hashlib.sha256(_canonical(payload).encode()).hexdigest()
 

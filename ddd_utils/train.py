@@ -21,6 +21,7 @@ import torch
 
 from ddd_utils import checkpoints
 from ddd_utils._checks import check_nonnegative, check_positive_int
+from ddd_utils.models import count_parameters
 from ddd_utils.models.stacked import Single, stack_models
 from ddd_utils.provenance import device_name, environment
 from ddd_utils.steps import Steps, epoch_table, per_example_loss
@@ -392,3 +393,15 @@ def _modes_restored(models: Sequence[torch.nn.Module]) -> Iterator[None]:
         for model, model_modes in zip(models, modes, strict=True):
             for module, training in zip(model.modules(), model_modes, strict=True):
                 module.training = training
+
+
+def train_width_sweep(models: Sequence[torch.nn.Module], datas: Sequence[TrainData], recipe: Recipe,
+                      seeds: Sequence[int], eval_count: int, checkpoint: Path | None = None,
+                      checkpoint_every: int = 0, progress: bool = False) -> list[dict[str, list]]:
+    """`train_many` evaluated at `eval_count` log-spaced epochs, as the width sweeps record their runs; each history
+    also gets its model's parameter count (the x-axis of a model-wise curve)."""
+    histories = train_many(models, datas, recipe, seeds=seeds, eval_epochs=log_spaced_epochs(recipe.epochs, eval_count),
+                           checkpoint=checkpoint, checkpoint_every=checkpoint_every, progress=progress)
+    for history, model in zip(histories, models, strict=True):
+        history["num_parameters"] = count_parameters(model)
+    return histories

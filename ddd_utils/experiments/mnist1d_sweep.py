@@ -21,8 +21,8 @@ from ddd_utils.data.mnist1d import make_mnist1d
 from ddd_utils.data.noise import corrupt_labels
 from ddd_utils.models import MODELS, build_model, count_parameters, grow_from
 from ddd_utils.provenance import environment
-from ddd_utils.sweep import ResultStore, run_key
-from ddd_utils.train import LOSSES, OPTIMIZERS, Recipe, TrainData, log_spaced_epochs, train_many
+from ddd_utils.sweep import ResultStore, run_key, shared_settings
+from ddd_utils.train import LOSSES, OPTIMIZERS, Recipe, TrainData, train_width_sweep
 
 NUM_CLASSES = 10
 SMALL_INIT_STD = 0.1  # Belkin et al.'s small random weights, N(0, 0.01), for fresh networks (grow_from uses the same)
@@ -129,9 +129,7 @@ _JOB_FIELDS = ("n_train", "epochs", "optimizer", "lr", "momentum", "loss", "batc
 def run(job: list[dict], checkpoint: Path | None = None, progress: bool = False) -> list[dict]:
     """Train a job's runs together (`train_many`: the models of one width stack), resuming from `checkpoint` if it
     exists; return their histories in job order. Uses the GPU when there is one; `progress` shows a bar per epoch."""
-    shared = {name: job[0][name] for name in _JOB_FIELDS}
-    if any({name: config[name] for name in _JOB_FIELDS} != shared for config in job):
-        raise ValueError(f"the runs of one job must share {_JOB_FIELDS}")
+    shared = shared_settings(job, _JOB_FIELDS)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     datas = {(config["noise"], config["seed"]): training_data(shared["n_train"], config["noise"], config["seed"]
                                                               ).to(device) for config in job}
@@ -169,15 +167,11 @@ def belkin_threshold_width(config: MNIST1DSweepConfig) -> int:
 
 def _train_together(models: list, datas: list[TrainData], seeds: list[int], settings: dict,
                     checkpoint: Path | None = None, progress: bool = False) -> list[dict]:
-    """`train_many` with the sweep's recipe and log-spaced evaluations; each history also gets its parameter count."""
+    """`train_width_sweep` with the sweep's recipe."""
     recipe = Recipe(optimizer=settings["optimizer"], lr=settings["lr"], momentum=settings["momentum"],
                     loss=settings["loss"], batch_size=settings["batch_size"], epochs=settings["epochs"])
-    histories = train_many(models, datas, recipe, seeds=seeds,
-                           eval_epochs=log_spaced_epochs(settings["epochs"], settings["eval_count"]),
-                           checkpoint=checkpoint, checkpoint_every=settings["checkpoint_every"], progress=progress)
-    for history, model in zip(histories, models, strict=True):
-        history["num_parameters"] = count_parameters(model)
-    return histories
+    return train_width_sweep(models, datas, recipe, seeds, settings["eval_count"], checkpoint,
+                             settings["checkpoint_every"], progress)
 
 
 @spare_one_core

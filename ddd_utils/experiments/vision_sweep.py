@@ -23,8 +23,9 @@ from ddd_utils._checks import check_positive_int, check_probability
 from ddd_utils.blas import spare_one_core
 from ddd_utils.data.noise import corrupt_labels
 from ddd_utils.data.subsets import nested_stratified_order
-from ddd_utils.models import build_model, count_parameters
-from ddd_utils.train import OPTIMIZERS, Recipe, TrainData, log_spaced_epochs, train_many
+from ddd_utils.models import build_model
+from ddd_utils.sweep import shared_settings
+from ddd_utils.train import OPTIMIZERS, Recipe, TrainData, train_width_sweep
 
 NUM_CLASSES = 10
 DATASETS = ("cifar10", "digits", "mnist1d")
@@ -210,13 +211,10 @@ def run(job: list[dict], checkpoint: Path | None = None, progress: bool = False)
     """Train a job's runs, each training-set size as one `train_many` group (models of one width stack), resuming
     each group from its own checkpoint next to `checkpoint`; return the histories in job order. Uses the GPU when
     there is one; `progress` shows a bar per epoch."""
-    shared = {name: job[0][name] for name in _JOB_FIELDS}
-    if any({name: config[name] for name in _JOB_FIELDS} != shared for config in job):
-        raise ValueError(f"the runs of one job must share {_JOB_FIELDS}")
+    shared = shared_settings(job, _JOB_FIELDS)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     recipe = Recipe(optimizer=shared["optimizer"], lr=shared["lr"], batch_size=shared["batch_size"],
                     epochs=shared["epochs"], augment=shared["augment"])
-    eval_epochs = log_spaced_epochs(shared["epochs"], shared["eval_count"])
     histories: list[dict | None] = [None] * len(job)
     for n_train in sorted({config["n_train"] for config in job}):
         members = [i for i, config in enumerate(job) if config["n_train"] == n_train]
@@ -229,11 +227,9 @@ def run(job: list[dict], checkpoint: Path | None = None, progress: bool = False)
                     datas[key] = inputs = datas[key].to(device)
         models = [_initial_model(job[i]).to(device) for i in members]
         group_checkpoint = None if checkpoint is None else checkpoint.with_name(f"{checkpoint.stem}-n{n_train}.pt")
-        trained = train_many(models, [datas[job[i]["noise"], job[i]["seed"]] for i in members], recipe,
-                             seeds=[job[i]["seed"] for i in members], eval_epochs=eval_epochs,
-                             checkpoint=group_checkpoint, checkpoint_every=shared["checkpoint_every"],
-                             progress=progress)
-        for i, history, model in zip(members, trained, models, strict=True):
-            history["num_parameters"] = count_parameters(model)
+        trained = train_width_sweep(models, [datas[job[i]["noise"], job[i]["seed"]] for i in members], recipe,
+                                    [job[i]["seed"] for i in members], shared["eval_count"], group_checkpoint,
+                                    shared["checkpoint_every"], progress)
+        for i, history in zip(members, trained, strict=True):
             histories[i] = history
     return histories
