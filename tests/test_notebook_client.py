@@ -156,7 +156,10 @@ def test_watchdog_declares_a_stall_only_when_silent_and_idle():
 def test_harness_catches_a_deliberately_stalled_client_and_names_the_cell(tmp_path):
     notebook = tmp_path / "widgets.ipynb"
     harness.nbformat.write(harness.widget_notebook(cells=4), notebook)
-    result = harness.execute_watched(notebook, "nbclient", "smoke", stall_after=3.0, timeout=120.0, guard="off",
+    # guard="fix": the send fix alone, without the polls and fail-fast that would turn the lost reply into an
+    # error. With no guard at all, a real lost wake-up in an earlier cell (about 1 in 25 on a loaded machine)
+    # would be caught first and named instead of cell 2.
+    result = harness.execute_watched(notebook, "nbclient", "smoke", stall_after=3.0, timeout=120.0, guard="fix",
                                      workdir=tmp_path, lose_reply_at=2)
     assert (result.outcome, result.cell) == ("stall", 2)
     assert '"socket_type": 5' in result.detail  # the client described its shell socket before it was killed
