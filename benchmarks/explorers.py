@@ -1,10 +1,15 @@
 """Latency of the chapters' explorers: what a reader waits for after moving one slider.
 
-A move recomputes the state (from caches holding only what the starting setting computed, as for a reader who
-just arrived there), updates the view's
-artists in place and renders the PNG the image widget shows (`widgets.LiveImage`: only the moving artists when the
-move leaves the rest unchanged). The baseline is what the explorers did before: build a new figure for every move
-and render all of it. Prints the median over repeats per slider, the compute alone, and the ratio to the baseline.
+A move recomputes the state, updates the view's artists in place and renders the PNG the image widget shows
+(`widgets.LiveImage`: the content over a saved frame, the frame redrawn only when limits or ticks change). Two
+kinds of move per slider, each starting from caches that hold only what the previous setting computed:
+
+- a *drag*: the slider dragged step by step from the start (ipywidgets sends every intermediate value), timed per
+  step, with the share of steps that redrew the frame;
+- a *jump*: one click far along the slider, the same jump as the baseline.
+
+The baseline is what the explorers did before: build a new figure for the jump's setting and render all of it.
+Prints medians over repeats, the compute alone, and the ratio to the baseline.
 
     python benchmarks/explorers.py [--repeats 5]
 """
@@ -24,18 +29,23 @@ import numpy as np  # noqa: E402
 
 from ddd_utils import widgets  # noqa: E402
 
-# Per explorer: its state function, view, caches, a starting setting and, per slider, the value it moves to.
+# Per explorer: its state function, view, caches, a starting setting and, per slider, the eight values a drag passes
+# through (the last is also the jump's target).
 EXPLORERS = {
     "chapter 1, polynomial": (widgets.polynomial_state, widgets.PolynomialView, (widgets._error_curve,),
                               {"n": 16, "noise": 0.1, "num_features": 64},
-                              {"n": 20, "noise": 0.2, "num_features": 16}),
+                              {"n": range(17, 25), "noise": np.round(np.arange(0.11, 0.19, 0.01), 2),
+                               "num_features": range(63, 55, -1)}),
     "chapter 2, linear regression": (widgets.linear_state, widgets.LinearView,
                                      (widgets._linear_samplewise, widgets._linear_modelwise),
-                                     {"n": 50, "p": 50, "noise": 0.25}, {"n": 40, "p": 60, "noise": 0.5}),
+                                     {"n": 50, "p": 50, "noise": 0.25},
+                                     {"n": range(49, 41, -1), "p": range(51, 59),
+                                      "noise": np.round(np.arange(0.3, 0.7, 0.05), 2)}),
     "chapter 3, random features": (widgets.random_features_state, widgets.RandomFeaturesView,
                                    (widgets._random_features_curve,),
                                    {"num_features": 100, "noise": 0.1, "n": 100},
-                                   {"num_features": 300, "noise": 0.2, "n": 80}),
+                                   {"num_features": range(101, 109), "noise": np.round(np.arange(0.15, 0.5, 0.05), 2),
+                                    "n": range(90, 10, -10)}),
 }
 
 
@@ -44,9 +54,25 @@ def clear(caches) -> None:
         cache.cache_clear()
 
 
-def move_in_place(live: widgets.LiveImage, state_of, caches, start: dict, setting: dict) -> float:
-    """Seconds for one move from `start` to `setting` as the reader makes it: what the start needed is cached, what
-    the new setting needs is not; then recompute, update, render."""
+def drag(live: widgets.LiveImage, state_of, caches, start: dict, slider: str, values) -> tuple[list[float], int]:
+    """Seconds per step of a drag through `values`, each step from caches holding only the previous setting's
+    results; and how many steps redrew the frame."""
+    live.png(state_of(**start))
+    seconds, frames, previous = [], live.frame_draws, start
+    for value in values:
+        setting = {**start, slider: value.item() if hasattr(value, "item") else value}
+        clear(caches)
+        state_of(**previous)
+        start_time = time.perf_counter()
+        live.png(state_of(**setting))
+        seconds.append(time.perf_counter() - start_time)
+        previous = setting
+    return seconds, live.frame_draws - frames
+
+
+def jump(live: widgets.LiveImage, state_of, caches, start: dict, setting: dict) -> float:
+    """Seconds for one jump from `start` to `setting`: what the start needed is cached, what the new setting needs
+    is not; then recompute, update, render."""
     clear(caches)
     live.png(state_of(**start))
     start_time = time.perf_counter()
@@ -54,7 +80,7 @@ def move_in_place(live: widgets.LiveImage, state_of, caches, start: dict, settin
     return time.perf_counter() - start_time
 
 
-def move_with_new_figure(view_class, state_of, caches, start: dict, setting: dict) -> float:
+def jump_with_new_figure(view_class, state_of, caches, start: dict, setting: dict) -> float:
     """The baseline, from the same caches: recompute, then a new figure for this setting, laid out and rendered
     whole."""
     clear(caches)
@@ -77,17 +103,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    for name, (state_of, view_class, caches, start, moves) in EXPLORERS.items():
-        live = widgets.LiveImage(view_class(state_of(**start), managed=False))
-        for slider, value in moves.items():
-            setting = {**start, slider: value}
-            ours = float(np.median([move_in_place(live, state_of, caches, start, setting)
-                                    for _ in range(args.repeats)]))
-            baseline = float(np.median([move_with_new_figure(view_class, state_of, caches, start, setting)
+    for name, (state_of, view_class, caches, start, drags) in EXPLORERS.items():
+        for slider, values in drags.items():
+            values = list(values)
+            steps, redraws = [], 0
+            for _ in range(args.repeats):
+                live = widgets.LiveImage(view_class(state_of(**start), managed=False))
+                seconds, frames = drag(live, state_of, caches, start, slider, values)
+                steps += seconds
+                redraws += frames
+            target = {**start, slider: values[-1].item() if hasattr(values[-1], "item") else values[-1]}
+            live = widgets.LiveImage(view_class(state_of(**start), managed=False))
+            ours = float(np.median([jump(live, state_of, caches, start, target) for _ in range(args.repeats)]))
+            baseline = float(np.median([jump_with_new_figure(view_class, state_of, caches, start, target)
                                         for _ in range(args.repeats)]))
-            compute = float(np.median([compute_only(state_of, caches, start, setting) for _ in range(args.repeats)]))
-            print(f"{name}, move {slider} to {value}: {ours * 1e3:.0f} ms in place (compute {compute * 1e3:.0f} ms), "
-                  f"{baseline * 1e3:.0f} ms with a new figure: {baseline / ours:.2f}x")
+            compute = float(np.median([compute_only(state_of, caches, start, target) for _ in range(args.repeats)]))
+            print(f"{name}, {slider}: drag {values[0]}..{values[-1]}: {np.median(steps) * 1e3:.0f} ms per step "
+                  f"(frame redrawn in {redraws}/{len(steps)} steps); jump to {values[-1]}: {ours * 1e3:.0f} ms "
+                  f"(compute {compute * 1e3:.0f} ms), {baseline * 1e3:.0f} ms with a new figure: "
+                  f"{baseline / ours:.2f}x", flush=True)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullFormatter
+from matplotlib.ticker import NullFormatter, NullLocator
 from PIL import Image
 
 from ddd_utils import plots, sweep_curves
@@ -29,20 +29,15 @@ EXPLORER_DPI = 90  # the live figure's resolution: legible at the book's width, 
 
 class View:
     """A figure drawn once and updated in place: subclasses create empty artists in `build` and set their data in
-    `update`, so a slider move never lays out a new figure. Legends get a fixed corner (finding the "best" one
-    searches every data point on each render).
+    `update`, so a slider move never lays out a new figure. Legends sit below the panels (`_legend_below`), out of
+    the data's way, so that they belong to the frame `LiveImage` saves. `managed=True` makes a pyplot figure
+    (shown by the notebook like any other); the live explorer uses an unmanaged one that only its image widget
+    shows."""
 
-    `moving` lists the artists that the scrubbing slider alone changes (a marker, a title) and `still_fields` the
-    state fields everything else depends on: while those are unchanged, `LiveImage` redraws only the moving
-    artists over a saved background. `managed=True` makes a pyplot figure (shown by the notebook like any other);
-    the live explorer uses an unmanaged one that only its image widget shows."""
-
-    figsize = (10.0, 3.8)
-    still_fields: tuple[str, ...] = ()
+    figsize = (10.0, 4.6)  # legends below the panels
 
     def __init__(self, state: dict, managed: bool = True):
         self.fig = plt.figure(figsize=self.figsize) if managed else Figure(figsize=self.figsize)
-        self.moving: list[Artist] = []
         self.build()
         self.update(state)
         self.fig.tight_layout()
@@ -54,38 +49,102 @@ class View:
         raise NotImplementedError
 
 
+def content_artists(fig: Figure) -> list[Artist]:
+    """What a state sets, in drawing order: every axes' lines, collections, patches, texts and title, then the
+    figure's texts (its suptitle). The rest, the frame (axes, ticks, labels, and legends, which views keep outside
+    the axes with fixed entries), depends only on the limits, ticks and legend entries."""
+    artists = []
+    for ax in fig.axes:
+        inside = [*ax.lines, *ax.collections, *ax.patches, *ax.texts, ax.title]
+        artists += sorted(inside, key=lambda artist: artist.get_zorder())  # stable: the order a full draw uses
+    return artists + sorted(fig.texts, key=lambda artist: artist.get_zorder())
+
+
+def frame_key(fig: Figure) -> tuple:
+    """Everything the frame's pixels depend on: per axes, its scales, limits, ticks, axis labels and legend."""
+    return tuple((ax.get_xscale(), ax.get_yscale(), ax.get_xlim(), ax.get_ylim(), tuple(ax.get_xticks()),
+                  tuple(ax.get_yticks()), ax.get_xlabel(), ax.get_ylabel(),
+                  tuple(text.get_text() for text in ax.get_legend().get_texts()) if ax.get_legend() else None)
+                 for ax in fig.axes)
+
+
 class LiveImage:
-    """A view rendered to PNG for an image widget, drawing only the view's moving artists over a saved background
-    while the state's still fields are unchanged (blitting), and the whole figure otherwise."""
+    """A view rendered to PNG for an image widget: the frame is drawn once and saved, and each move draws only the
+    content over it (blitting); a move that changes the frame (new limits, ticks or legend entries) redraws it.
+    `_rescale` rounds limits out, so most moves keep the frame."""
 
     def __init__(self, view: View, dpi: int = EXPLORER_DPI):
         self.view, self.canvas = view, FigureCanvasAgg(view.fig)
         view.fig.set_dpi(dpi)
-        for artist in view.moving:
-            artist.set_animated(True)  # left out of full draws: drawn on top of the background every time
-        self.still_key, self.background = None, None
+        self.frame, self.background, self.frame_draws = None, None, 0
 
     def png(self, state: dict) -> bytes:
         """Update the view to `state` and render it."""
+        fig = self.view.fig
         self.view.update(state)
-        still_key = tuple(state[name] for name in self.view.still_fields) or None
-        if still_key is None or still_key != self.still_key:
+        content = content_artists(fig)
+        for artist in content:
+            artist.set_animated(True)  # left out of the frame's draw
+        frame = frame_key(fig)
+        if frame != self.frame:
             self.canvas.draw()
-            self.background, self.still_key = self.canvas.copy_from_bbox(self.view.fig.bbox), still_key
+            self.background, self.frame = self.canvas.copy_from_bbox(fig.bbox), frame
+            self.frame_draws += 1
         else:
             self.canvas.restore_region(self.background)
-        for artist in self.view.moving:
-            self.view.fig.draw_artist(artist)
+        for artist in content:
+            fig.draw_artist(artist)
         buffer = io.BytesIO()
         Image.frombuffer("RGBA", self.canvas.get_width_height(), self.canvas.buffer_rgba()).save(
             buffer, format="png", compress_level=1)
         return buffer.getvalue()
 
 
-def _rescale(ax: Axes) -> None:
-    """Fit the axis limits to the visible artists' new data."""
+def _rescale(ax: Axes, errors: bool = False) -> None:
+    """Fit the axis limits to the visible artists' data, rounded out so that most slider moves keep the frame: a
+    linear axis to `_rounded_out` steps plus the axes' margins, a log x axis the same in decades, a log y axis to
+    whole decades, coarser when it spans many (a peak's height may change by decades per move). Log axes have
+    ticks at decades only (minor ticks are a third of a frame's drawing time; their labels crowd). `errors`: the
+    y axis shows error rates, rounded out to tenths within [0, 1]."""
     ax.relim(visible_only=True)
-    ax.autoscale_view()
+    ax.get_xlim()  # runs the autoscaling that adding artists left pending, which would replace these limits later
+    limits = ax.dataLim
+    for (low, high), positive, set_limits, scale, margin, axis in (
+            (limits.intervalx, limits.minposx, ax.set_xlim, ax.get_xscale(), ax.margins()[0], "x"),
+            (limits.intervaly, limits.minposy, ax.set_ylim, ax.get_yscale(), ax.margins()[1], "y")):
+        log = scale == "log"
+        if log:
+            low, high = np.log10(max(low, positive)), np.log10(high)
+        if not np.isfinite([low, high]).all() or high <= low:
+            ax.autoscale_view(scalex=axis == "x", scaley=axis == "y")  # one value or none: the default limits
+            continue
+        if log:
+            (ax.xaxis if axis == "x" else ax.yaxis).set_minor_locator(NullLocator())
+        if log and axis == "y":  # the floor's decade, and the top rounded out to whole decades (more if it is far)
+            low = np.floor(low + 1e-9)
+            high = _rounded_out(low, high, parts=5, min_step=1.0)[1]
+        else:
+            low, high = _rounded_out(low, high, parts=20 if log else 10)
+            low, high = low - margin * (high - low), high + margin * (high - low)
+        set_limits(*((10.0 ** low, 10.0 ** high) if log else (low, high)), auto=None)  # auto=None: stays autoscaled
+    if errors:
+        low, high = limits.intervaly
+        ax.set_ylim(max(np.floor(low * 10) / 10, 0.0) - 0.02, min(np.ceil(high * 10) / 10, 1.0) + 0.02, auto=None)
+
+
+def _legend_below(ax: Axes, columns: int = 2) -> None:
+    """The panel's legend under its x label, where no data goes: part of the frame, so a move never redraws it."""
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=columns, fontsize=8, frameon=False)
+
+
+def _rounded_out(low: float, high: float, parts: int = 10, min_step: float = 0.0) -> tuple[float, float]:
+    """(low, high) widened to multiples of a step of about 1/`parts` of their span (at least `min_step`), rounded up
+    to 1, 2 or 5 times a power of ten, so that a small change of either usually leaves the result unchanged."""
+    target = max((high - low) / parts, min_step)
+    step = 10.0 ** np.floor(np.log10(target))
+    step *= next(m for m in (1, 2, 5, 10) if m * step >= target)
+    slack = 1e-9  # a value a rounding error past a multiple of the step counts as on it
+    return float(np.floor(low / step + slack) * step), float(np.ceil(high / step - slack) * step)
 
 
 # The explorer's live curve: few trials and a short grid, so that a slider move recomputes quickly.
@@ -109,13 +168,11 @@ def polynomial_state(n: int, noise: float, num_features: int, basis: str = "lege
 class PolynomialView(View):
     """Left: one training set and its fit. Right: test error against p, with the current p marked."""
 
-    still_fields = ("n", "noise", "basis", "lam")
-
     def build(self) -> None:
         self.left, self.right = self.fig.subplots(1, 2)
         (self.target,) = self.left.plot([], [], color="0.5", label="target")
         (self.fit,) = self.left.plot([], [], color="C0", label="fit")
-        self.samples = self.left.scatter([], [], color="k", s=15, zorder=3)
+        self.samples = self.left.scatter([], [], color="k", s=15, zorder=3, label="training samples")
         self.left.set_xlabel("x")
         self.left.set_xlim(-1.05, 1.05)
         self.error = plots.LiveTrials(self.right, label="test error", center="median")
@@ -123,27 +180,25 @@ class PolynomialView(View):
         self.current = self.right.axvline(1, color="C3", linewidth=1.5)
         self.current_point = self.right.scatter([], [], color="C3", zorder=3)
         plots.double_descent_axes(self.right, "number of features p", "test MSE (noise-free target)")
-        self.moving = [self.fit, self.current, self.current_point, self.left.title, self.right.title]
+        _legend_below(self.left, columns=3)
+        _legend_below(self.right)
 
     def update(self, state: dict) -> None:
         fit, p, curve = state["fit"], state["num_features"], state["curve"]
         self.target.set_data(fit["grid"], fit["target"])
         self.fit.set_data(fit["grid"], fit["fits"][p])
         self.samples.set_offsets(np.column_stack([fit["x"], fit["y"]]))
-        self.samples.set_label(f"n = {state['n']} samples")
-        spread = np.ptp(fit["y"]) + 1.0
-        self.left.set_ylim(fit["y"].min() - spread, fit["y"].max() + spread)  # data in view when the fit explodes
-        self.left.legend(loc="upper left", fontsize=8)
+        reach = 2.0 + 3.0 * np.sqrt(state["noise"])  # the target (within +-1) and its noisy samples, with room for a
+        self.left.set_ylim(*_rounded_out(-reach, reach))  # fit that explodes; set by the noise alone, not the draw
         self.error.set(curve.num_features, curve.test_error)
         self.threshold.set_xdata([state["n"]] * 2)
         self.current.set_xdata([p, p])
         nearest = np.searchsorted(curve.num_features, min(p, curve.num_features[-1]))
         median = np.median(curve.test_error[:, nearest])
         self.current_point.set_offsets([[curve.num_features[nearest], median]])
-        self.left.set_title(f"fit with p = {p} features", fontsize=9)
+        self.left.set_title(f"n = {state['n']} samples, fit with p = {p} features", fontsize=9)
         self.right.set_title(f"p = {curve.num_features[nearest]}: median test MSE {median:.3g}", fontsize=9)
         _rescale(self.right)
-        self.right.legend(loc="upper right", fontsize=8)
         ridge = f", ridge lam = {state['lam']:g}" if state["lam"] else ""
         self.fig.suptitle(f"{state['basis']} features, noise variance {state['noise']:g}{ridge}", fontsize=10)
 
@@ -204,21 +259,20 @@ RIDGE_CHOICES = (0.0, 0.1, 1.0, 10.0, 100.0)
 
 
 @lru_cache(maxsize=64)
-def _linear_samplewise(p: int, noise: float, lam: float) -> linear_regression.RiskCurve:
-    config = linear_regression.with_overrides(LINEAR_EXPLORER, d=p, noise=noise)
-    return linear_regression.samplewise(config, lam=lam)
+def _linear_samplewise(p: int, lam: float) -> linear_regression.NoiseScaledRisk:
+    return linear_regression.samplewise_parts(linear_regression.with_overrides(LINEAR_EXPLORER, d=p), lam=lam)
 
 
 @lru_cache(maxsize=64)
-def _linear_modelwise(n: int, noise: float, lam: float) -> linear_regression.RiskCurve:
-    return linear_regression.modelwise(linear_regression.with_overrides(LINEAR_EXPLORER, n=n, noise=noise), lam=lam)
+def _linear_modelwise(n: int, lam: float) -> linear_regression.NoiseScaledRisk:
+    return linear_regression.modelwise_parts(linear_regression.with_overrides(LINEAR_EXPLORER, n=n), lam=lam)
 
 
 def linear_state(n: int, p: int, noise: float, lam: float = 0.0) -> dict:
     """Both sweeps of chapter 2 for one slider setting: risk against n at d = p, and against p at this n."""
     config = linear_regression.with_overrides(LINEAR_EXPLORER, d=p, n=n, noise=noise)
-    by_n = _linear_samplewise(p, float(noise), float(lam))
-    by_p = _linear_modelwise(n, float(noise), float(lam))
+    by_n = _linear_samplewise(p, float(lam)).at(noise)  # every noise level from one solve: a noise move is free
+    by_p = _linear_modelwise(n, float(lam)).at(noise)
     theory_by_n = theory_by_p = None
     if lam == 0.0:  # the exact curves are for the minimum-norm estimator
         theory_by_n = min_norm_risk(by_n.sizes, p, config.signal, noise)
@@ -240,13 +294,13 @@ class LinearView(View):
             risk = plots.LiveTrials(ax, label="simulation (median)", center="median")
             (theory,) = ax.plot([], [], color="k", linestyle="--", linewidth=1)
             threshold = ax.axvline(1, label="threshold", **plots.THRESHOLD_STYLE)
-            current = ax.axvline(1, color="C3", linewidth=1.5)
+            current = ax.axvline(1, color="C3", linewidth=1.5, label=f"slider's {label.split()[-1]}")
             plots.double_descent_axes(ax, label, "excess test risk", logx=False)
             self.parts.append((risk, theory, threshold, current))
 
     def update(self, state: dict) -> None:
         panels = zip(self.axes, self.PANELS, self.parts, strict=True)
-        for ax, (key, theory_key, label, threshold_key, current_key), (risk, theory, threshold, current) in panels:
+        for ax, (key, theory_key, _, threshold_key, current_key), (risk, theory, threshold, current) in panels:
             curve = state[key]
             risk.set(curve.sizes, curve.risk)
             exact = state[theory_key]
@@ -256,10 +310,9 @@ class LinearView(View):
                 theory.set_data(curve.sizes, exact)
             threshold.set_xdata([state[threshold_key]] * 2)
             current.set_xdata([state[current_key]] * 2)
-            current.set_label(f"{label.split()[-1]} = {state[current_key]}")
             ax.set_title(f"d = {state['p']} features" if key == "by_n" else f"n = {state['n']} samples", fontsize=9)
             _rescale(ax)
-            ax.legend(loc="upper right", fontsize=8)
+            _legend_below(ax)  # its entries change with the ridge: the exact curve is for min-norm only
         ridge = f", ridge lam = {state['lam']:g}" if state["lam"] else " (min-norm)"
         self.fig.suptitle(f"noise variance {state['noise']:g}{ridge}", fontsize=10)
 
@@ -296,8 +349,6 @@ class SweepView(View):
 
     HISTORY = (("test_error", "test error"), ("train_error", "train error"),
                ("corrupted_error", "train error, corrupted labels"))
-    still_fields = ("noise",)
-
     def build(self) -> None:
         self.left, self.right = self.fig.subplots(1, 2)
         (self.test,) = self.left.plot([], [], marker="o", label="test error (mean over seeds)")
@@ -306,8 +357,8 @@ class SweepView(View):
         plots.double_descent_axes(self.left, "hidden units (width)", "error", logy=False)
         self.history = [self.right.plot([], [], marker=".", label=label)[0] for _, label in self.HISTORY]
         plots.double_descent_axes(self.right, "epoch", "error", logy=False)
-        self.right.legend(loc="upper right", fontsize=8)
-        self.moving = [self.current, self.right]  # the chosen width's history: its whole panel
+        _legend_below(self.left)
+        _legend_below(self.right, columns=3)
 
     def update(self, state: dict) -> None:
         curves, history = state["curves"], state["history"]
@@ -315,12 +366,11 @@ class SweepView(View):
         self.train.set_data(curves["widths"], curves["train_error"].mean(axis=0))
         self.current.set_xdata([state["width"]] * 2)
         self.left.set_title(f"label noise {state['noise']:g}: final epoch", fontsize=9)
-        self.left.legend(loc="upper right", fontsize=8)
         for line, (key, _) in zip(self.history, self.HISTORY, strict=True):
             line.set_data(history["epoch"], history[key])
         self.right.set_title(f"width {state['width']}, first seed: during training", fontsize=9)
         for ax in (self.left, self.right):
-            _rescale(ax)
+            _rescale(ax, errors=True)
 
 
 def draw_sweep_state(state: dict) -> Figure:
@@ -359,19 +409,16 @@ class EpochSweepView(View):
     """Left: test and training error against width at one epoch, the chosen width marked. Right: that width's
     test error against epochs, the chosen epoch marked."""
 
-    still_fields = ("noise", "n_train", "epoch")
-
     def build(self) -> None:
         self.left, self.right = self.fig.subplots(1, 2)
         (self.test,) = self.left.plot([], [], marker="o", label="test error")
         (self.train,) = self.left.plot([], [], marker="s", label="train error (noisy labels)")
         self.current_width = self.left.axvline(1, color="C3", linewidth=1.5)
         plots.double_descent_axes(self.left, "width parameter k", "error (mean over seeds)", logy=False)
-        self.left.legend(loc="upper right", fontsize=8)
+        _legend_below(self.left)
         (self.history,) = self.right.plot([], [], marker=".", color="C0", label="test error")
         self.current_epoch = self.right.axvline(1, color="C3", linewidth=1.5)
         plots.double_descent_axes(self.right, "epoch", "test error (mean over seeds)", logy=False)
-        self.moving = [self.current_width, self.right]  # a new width changes only its marker and the right panel
 
     def update(self, state: dict) -> None:
         self.test.set_data(state["widths"], state["test_error"])
@@ -385,7 +432,7 @@ class EpochSweepView(View):
         self.current_epoch.set_xdata([state["epoch"]] * 2)
         self.right.set_title(f"k = {state['width']} during training", fontsize=9)
         for ax in (self.left, self.right):
-            _rescale(ax)
+            _rescale(ax, errors=True)
 
 
 def draw_epoch_sweep_state(state: dict) -> Figure:
@@ -438,8 +485,6 @@ class RandomFeaturesView(View):
     """Left: test and training error against N, the kernel limit dotted. Right: test squared loss and weight
     norm."""
 
-    still_fields = ("n", "noise", "lam")
-
     def build(self) -> None:
         self.left, self.right = self.fig.subplots(1, 2)
         self.test_error = plots.LiveTrials(self.left, label="test error (clean labels)")
@@ -455,7 +500,8 @@ class RandomFeaturesView(View):
         for ax in (self.left, self.right):
             self.thresholds.append(ax.axvline(1, label="N = n", **plots.THRESHOLD_STYLE))
             self.currents.append(ax.axvline(1, color="C3", linewidth=1.5))
-        self.moving = [*self.currents, self.left.title, self.right.title]
+        _legend_below(self.left)
+        _legend_below(self.right, columns=3)
 
     def update(self, state: dict) -> None:
         curve, j, N = state["curve"], state["index"], state["num_features"]
@@ -470,8 +516,6 @@ class RandomFeaturesView(View):
             threshold.set_xdata([state["n"]] * 2)
             current.set_xdata([N, N])
             _rescale(ax)
-        self.left.legend(loc="upper right", fontsize=7)
-        self.right.legend(loc="upper left", fontsize=7)  # the curves run high on the right: the norm to its limit
         self.left.set_ylim(-0.02, 1.0)
         self.left.set_title(f"N = {N}: test error {curve.test_error[:, j].mean():.3f}, "
                             f"training error {curve.train_error[:, j].mean():.3f}", fontsize=9)

@@ -432,3 +432,46 @@ def test_modelwise_theory_rejects_sizes_outside_the_truths_features():
 def test_truncation_ablation_with_ridge_is_a_clear_error():
     with pytest.raises(ValueError, match="small_singular_values"):
         lr.samplewise(lr.PRESETS["smoke"], lam=1.0, ablation="small_singular_values")
+
+
+# --- every noise level from one set of draws --------------------------------------------------------------------
+
+def _direct_samplewise_risk(config: lr.LinearConfig, noise: float, lam: float, trial: int, n: int) -> float:
+    """One trial's excess risk at n samples, redrawn and solved directly (lstsq-based min-norm, or ridge)."""
+    from ddd_utils.data import random_direction, sample_gaussian_regression
+    from ddd_utils.linear import min_norm, ridge
+
+    b = random_direction(config.d, config.signal, np.random.default_rng((0, 2, trial)))
+    X, y, _ = sample_gaussian_regression(int(config.max_ratio * config.d), b, noise, seed=(0, 3, trial))
+    b_hat = min_norm(X[:n], y[:n]) if lam == 0.0 else ridge(X[:n], y[:n], lam)
+    return float(np.sum((b_hat - b) ** 2))
+
+
+@pytest.mark.parametrize("lam", [0.0, 1.0])
+def test_one_set_of_parts_gives_the_risk_a_direct_solve_gets_at_every_noise_level(lam):
+    config = lr.with_overrides(ABLATION_CONFIG, trials=3)
+    parts = lr.samplewise_parts(config, seed=0, lam=lam)
+    for noise in (0.0, 0.3, 2.0):
+        curve = parts.at(noise)
+        for n in (curve.sizes[1], D - 1, D, curve.sizes[-1]):
+            expected = [_direct_samplewise_risk(config, noise, lam, trial, n) for trial in range(3)]
+            np.testing.assert_allclose(curve.risk[:, _column(curve, n)], expected, rtol=1e-8, atol=1e-20)  # round-off
+
+
+def test_modelwise_parts_give_the_risk_a_direct_solve_gets_at_every_noise_level():
+    from ddd_utils.data import random_direction, sample_gaussian_regression
+    from ddd_utils.linear import min_norm
+
+    config = lr.with_overrides(MODEL_CONFIG, trials=2)
+    parts = lr.modelwise_parts(config, seed=1)
+    total = int(config.max_ratio * config.n)
+    for noise in (0.0, 0.7):
+        curve = parts.at(noise)
+        for trial in range(2):
+            b = random_direction(total, config.signal, np.random.default_rng((1, 4, trial)))
+            X, y, _ = sample_gaussian_regression(config.n, b, noise, seed=(1, 5, trial))
+            for p in (1, N - 1, N, total):
+                risk = np.sum((min_norm(X[:, :p], y) - b[:p]) ** 2) + np.sum(b[p:] ** 2)
+                np.testing.assert_allclose(curve.risk[trial, _column(curve, p)], risk, rtol=1e-8, atol=1e-20)
+    with pytest.raises(ValueError, match="noise"):
+        parts.at(-0.1)

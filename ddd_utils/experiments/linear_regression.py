@@ -66,6 +66,40 @@ class RiskCurve:
     left_out: np.ndarray   # (trials, S) |signal of the features the model does not have|^2 (0 sample-wise)
 
 
+@dataclass(frozen=True)
+class NoiseScaledRisk:
+    """A sweep's risk for every noise level at once. The label noise is sqrt(noise) times a fixed standard normal
+    draw, and every fit is linear in its targets, so each trial's error is S + sqrt(noise) E: S the error of the fit
+    without label noise (including, model-wise, the left-out features' signal R that it fits as noise), E the fit
+    of the unit noise. Risks at any noise are then exact quadratics in sqrt(noise); `at` evaluates one."""
+
+    sizes: np.ndarray          # (S,) the n (sample-wise) or p (model-wise) values
+    noiseless_sq: np.ndarray   # (trials, S) |S|^2
+    noiseless_cross: np.ndarray  # (trials, S) S . E
+    unit_noise_sq: np.ndarray  # (trials, S) |E|^2
+    bias: np.ndarray           # (trials, S) |fit of the noise-free targets the model can express - b_used|^2
+    rest_sq: np.ndarray        # (trials, S) |R|^2 (0 sample-wise)
+    rest_cross: np.ndarray     # (trials, S) R . E
+    left_out: np.ndarray       # (trials, S) |signal of the features the model does not have|^2
+
+    def at(self, noise: float) -> RiskCurve:
+        """The risk curve at label-noise variance `noise`, from the same draws."""
+        scale = np.sqrt(check_nonnegative("noise", noise))
+        risk = self.noiseless_sq + 2 * scale * self.noiseless_cross + noise * self.unit_noise_sq + self.left_out
+        variance = self.rest_sq + 2 * scale * self.rest_cross + noise * self.unit_noise_sq
+        return RiskCurve(self.sizes, risk, self.bias, variance, self.left_out)
+
+
+def _parts(sizes: np.ndarray, signal_error: list, rest_fit: list, unit_noise_fit: list, left_out: np.ndarray
+           ) -> NoiseScaledRisk:
+    """Sum the per-size fit errors (lists of (trials, features) arrays) into a NoiseScaledRisk."""
+    signal_error, rest_fit, unit = (np.stack(parts, axis=1) for parts in (signal_error, rest_fit, unit_noise_fit))
+    noiseless = signal_error + rest_fit
+    return NoiseScaledRisk(sizes, np.sum(noiseless**2, -1), np.sum(noiseless * unit, -1), np.sum(unit**2, -1),
+                           np.sum(signal_error**2, -1), np.sum(rest_fit**2, -1), np.sum(rest_fit * unit, -1),
+                           left_out)
+
+
 def size_grid(threshold: int, stop: int, grid_points: int) -> np.ndarray:
     """Integers from 1 to `stop` (both included): `grid_points` evenly spaced, plus every value within 3 of
     `threshold`."""
@@ -93,7 +127,6 @@ def _spectral_fit(U: np.ndarray, f: np.ndarray, Vt: np.ndarray, targets: np.ndar
     return np.einsum("tkd,tk->td", Vt, f * np.einsum("tnk,tn->tk", U, targets))
 
 
-@sized_by(lambda config, *args, **kwargs: int(config.max_ratio * config.d))  # rows of the largest X
 def samplewise(config: LinearConfig, seed: int = 0, lam: float = 0.0, ablation: str | None = None) -> RiskCurve:
     """Excess risk against the number of samples n at fixed d, with its bias and variance parts.
 
@@ -103,19 +136,28 @@ def samplewise(config: LinearConfig, seed: int = 0, lam: float = 0.0, ablation: 
     """
     if ablation not in (None, *ABLATIONS):
         raise ValueError(f"ablation must be None or one of {ABLATIONS}; got {ablation!r}")
+    return samplewise_parts(config, seed, lam, ablation).at(0.0 if ablation == "noise" else config.noise)
+
+
+@sized_by(lambda config, *args, **kwargs: int(config.max_ratio * config.d))  # rows of the largest X
+def samplewise_parts(config: LinearConfig, seed: int = 0, lam: float = 0.0, ablation: str | None = None
+                     ) -> NoiseScaledRisk:
+    """`samplewise` for every noise level at once (`config.noise` unused): `.at(noise)` is samplewise at that noise,
+    from the same draws."""
+    if ablation not in (None, *ABLATIONS):
+        raise ValueError(f"ablation must be None or one of {ABLATIONS}; got {ablation!r}")
     lam = check_nonnegative("lam", lam)
     if lam > 0.0 and ablation == "small_singular_values":
         raise ValueError("ablation 'small_singular_values' truncates the min-norm fit; use it with lam = 0")
-    noise = 0.0 if ablation == "noise" else config.noise
     sizes = size_grid(config.d, int(config.max_ratio * config.d), config.grid_points)
     b = np.stack([random_direction(config.d, config.signal, np.random.default_rng((seed, 2, t)))
                   for t in range(config.trials)])
-    draws = [sample_gaussian_regression(int(sizes[-1]), b[t], noise, seed=(seed, 3, t)) for t in range(config.trials)]
+    draws = [sample_gaussian_regression(int(sizes[-1]), b[t], 1.0, seed=(seed, 3, t)) for t in range(config.trials)]
     X_all = np.stack([X for X, _, _ in draws])
-    e_all = np.stack([e for _, _, e in draws])
+    e_all = np.stack([e for _, _, e in draws])  # unit variance: the noise at level v is sqrt(v) e_all
     clean_all = np.einsum("tnd,td->tn", X_all, b)
-    risk, bias, variance = (np.empty((config.trials, sizes.size)) for _ in range(3))
-    for j, n in enumerate(sizes):
+    signal_errors, noise_fits = [], []
+    for n in sizes:
         U, s, Vt = np.linalg.svd(X_all[:, :n], full_matrices=False)
         f = _filter(s, lam, ablation, config, config.d)
         signal_error = _spectral_fit(U, f, Vt, clean_all[:, :n]) - b
@@ -124,10 +166,10 @@ def samplewise(config: LinearConfig, seed: int = 0, lam: float = 0.0, ablation: 
             small = Vt * (s < config.small_singular_cutoff * s[:, :1])[:, :, None]
             signal_error -= np.einsum("tkd,tk->td", small, np.einsum("tkd,td->tk", small, signal_error))
             noise_fit -= np.einsum("tkd,tk->td", small, np.einsum("tkd,td->tk", small, noise_fit))
-        bias[:, j] = np.sum(signal_error**2, axis=1)
-        variance[:, j] = np.sum(noise_fit**2, axis=1)
-        risk[:, j] = np.sum((signal_error + noise_fit) ** 2, axis=1)
-    return RiskCurve(sizes, risk, bias, variance, np.zeros_like(risk))
+        signal_errors.append(signal_error)
+        noise_fits.append(noise_fit)
+    no_rest = [np.zeros_like(fit) for fit in noise_fits]
+    return _parts(sizes, signal_errors, no_rest, noise_fits, np.zeros((config.trials, sizes.size)))
 
 
 def _signal_profile(config: LinearConfig) -> np.ndarray:
@@ -136,7 +178,6 @@ def _signal_profile(config: LinearConfig) -> np.ndarray:
     return config.signal * weights / weights.sum()
 
 
-@sized_by(config_n)
 def modelwise(config: LinearConfig, seed: int = 0, lam: float = 0.0) -> RiskCurve:
     """Test risk against the number of features p used, at fixed n; the true model has max_ratio * n features.
 
@@ -147,6 +188,13 @@ def modelwise(config: LinearConfig, seed: int = 0, lam: float = 0.0) -> RiskCurv
     truth is a uniformly random direction; otherwise b_j = +-sqrt(profile_j), random signs. All trials of one p
     are solved at once with a batched SVD.
     """
+    return modelwise_parts(config, seed, lam).at(config.noise)
+
+
+@sized_by(config_n)
+def modelwise_parts(config: LinearConfig, seed: int = 0, lam: float = 0.0) -> NoiseScaledRisk:
+    """`modelwise` for every noise level at once (`config.noise` unused): `.at(noise)` is modelwise at that noise,
+    from the same draws."""
     lam = check_nonnegative("lam", lam)
     total_features = int(config.max_ratio * config.n)
     sizes = size_grid(config.n, total_features, config.grid_points)
@@ -157,22 +205,25 @@ def modelwise(config: LinearConfig, seed: int = 0, lam: float = 0.0) -> RiskCurv
             b.append(random_direction(total_features, config.signal, rng))
         else:
             b.append(rng.choice([-1.0, 1.0], size=total_features) * np.sqrt(_signal_profile(config)))
-        X_trial, _, e_trial = sample_gaussian_regression(config.n, b[-1], config.noise, seed=(seed, 5, trial))
+        X_trial, _, e_trial = sample_gaussian_regression(config.n, b[-1], 1.0, seed=(seed, 5, trial))  # unit noise
         X.append(X_trial)
         e.append(e_trial)
     b, X, e = np.stack(b), np.stack(X), np.stack(e)
-    risk, bias, variance, left_out = (np.empty((config.trials, sizes.size)) for _ in range(4))
+    signal_errors, rest_fits, noise_fits = [], [], []
+    left_out = np.empty((config.trials, sizes.size))
     for j, p in enumerate(sizes):
         used, rest = b[:, :p], b[:, p:]
         U, s, Vt = np.linalg.svd(X[:, :, :p], full_matrices=False)
         f = _filter(s, lam, None, config, int(p))
-        signal_error = _spectral_fit(U, f, Vt, np.einsum("tnp,tp->tn", X[:, :, :p], used)) - used
-        noise_fit = _spectral_fit(U, f, Vt, e + np.einsum("tnr,tr->tn", X[:, :, p:], rest))
-        bias[:, j] = np.sum(signal_error**2, axis=1)
-        variance[:, j] = np.sum(noise_fit**2, axis=1)
+        signal_errors.append(_spectral_fit(U, f, Vt, np.einsum("tnp,tp->tn", X[:, :, :p], used)) - used)
+        rest_fits.append(_spectral_fit(U, f, Vt, np.einsum("tnr,tr->tn", X[:, :, p:], rest)))
+        noise_fits.append(_spectral_fit(U, f, Vt, e))
         left_out[:, j] = np.sum(rest**2, axis=1)
-        risk[:, j] = np.sum((signal_error + noise_fit) ** 2, axis=1) + left_out[:, j]
-    return RiskCurve(sizes, risk, bias, variance, left_out)
+    # the fits have p entries, a different length per size: pad with zeros to the largest p (adds nothing to a sum)
+    width = int(sizes[-1])
+    pad = [[np.pad(fit, ((0, 0), (0, width - fit.shape[1]))) for fit in fits]
+           for fits in (signal_errors, rest_fits, noise_fits)]
+    return _parts(sizes, *pad, left_out)
 
 
 def modelwise_theory_parts(config: LinearConfig, sizes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
