@@ -1,5 +1,6 @@
 """Read a finished width sweep from its records: pick runs by their config, take each width's final errors, find
-the interpolation threshold, and lay the evaluated epochs out as a width x epoch table."""
+the interpolation threshold, and lay the evaluated epochs out as a width x epoch table. The width is the config
+field `knob` ("width" by default; chapter 6's Transformers use "d_model") and time the history field `time`."""
 
 from __future__ import annotations
 
@@ -14,36 +15,44 @@ def select(records: list[dict], **fields) -> list[dict]:
     return chosen
 
 
-def _by_seed_and_width(records: list[dict]) -> tuple[list[int], list[int], dict]:
-    widths = sorted({r["config"]["width"] for r in records})
+def _by_seed_and_width(records: list[dict], knob: str = "width") -> tuple[list[int], list[int], dict]:
+    widths = sorted({r["config"][knob] for r in records})
     seeds = sorted({r["config"]["seed"] for r in records})
-    by_key = {(r["config"]["seed"], r["config"]["width"]): r["history"] for r in records}
+    by_key = {(r["config"]["seed"], r["config"][knob]): r["history"] for r in records}
     if len(by_key) != len(records):
-        raise ValueError("records must hold one run per (seed, width): select one setting of the other fields first")
+        raise ValueError(f"records must hold one run per (seed, {knob}): select one setting of the other fields first")
     missing = [(seed, width) for seed in seeds for width in widths if (seed, width) not in by_key]
     if missing:
-        raise ValueError(f"the records miss (seed, width) = {missing[:5]}: the sweep is not finished")
+        raise ValueError(f"the records miss (seed, {knob}) = {missing[:5]}: the sweep is not finished")
     return widths, seeds, by_key
+
+
+def final_values(records: list[dict], names: tuple[str, ...], knob: str = "width") -> dict[str, np.ndarray]:
+    """The last evaluated value of each history field in `names` for every width of `records` (one setting of
+    the other fields): widths (sorted), parameter counts, and one row per seed (shape (seeds, widths))."""
+    widths, seeds, by_key = _by_seed_and_width(records, knob)
+    values = {"widths": np.array(widths), "num_parameters": np.array([by_key[seeds[0], w]["num_parameters"]
+                                                                       for w in widths])}
+    for name in names:
+        values[name] = np.array([[by_key[seed, w][name][-1] for w in widths] for seed in seeds])
+    return values
 
 
 def final_curves(records: list[dict], noise: float) -> dict[str, np.ndarray]:
     """The last evaluated epoch of every width at one noise level: widths (sorted), parameter counts, and train,
     corrupted-subset and test errors with one row per seed (shape (seeds, widths))."""
-    widths, seeds, by_key = _by_seed_and_width(select(records, noise=noise))
-    curves = {"widths": np.array(widths), "num_parameters": np.array([by_key[seeds[0], w]["num_parameters"]
-                                                                       for w in widths])}
-    for name in ("train_error", "corrupted_error", "test_error"):
-        curves[name] = np.array([[by_key[seed, w][name][-1] for w in widths] for seed in seeds])
-    return curves
+    return final_values(select(records, noise=noise), ("train_error", "corrupted_error", "test_error"))
 
 
-def epoch_table(records: list[dict], name: str = "test_error") -> dict[str, np.ndarray]:
-    """`name` at every evaluated epoch of every width, averaged over seeds: widths (sorted), epochs, and a table of
-    shape (widths, epochs). The records must share their evaluated epochs (one setting of the other fields)."""
-    widths, seeds, by_key = _by_seed_and_width(records)
-    epochs = by_key[seeds[0], widths[0]]["epoch"]
-    if any(history["epoch"] != epochs for history in by_key.values()):
-        raise ValueError("the records were evaluated at different epochs: select one recipe first")
+def epoch_table(records: list[dict], name: str = "test_error", knob: str = "width", time: str = "epoch"
+                ) -> dict[str, np.ndarray]:
+    """`name` at every evaluated epoch (history field `time`) of every width, averaged over seeds: widths (sorted),
+    epochs, and a table of shape (widths, epochs). The records must share their evaluated epochs (one setting of
+    the other fields)."""
+    widths, seeds, by_key = _by_seed_and_width(records, knob)
+    epochs = by_key[seeds[0], widths[0]][time]
+    if any(history[time] != epochs for history in by_key.values()):
+        raise ValueError(f"the records were evaluated at different {time}s: select one recipe first")
     table = np.array([[by_key[seed, w][name] for w in widths] for seed in seeds]).mean(axis=0)
     return {"widths": np.array(widths), "epochs": np.array(epochs), name: table}
 

@@ -543,3 +543,77 @@ def random_features_explorer(num_features: int = 100, noise: float = 0.0, n: int
         "lam": widgets.SelectionSlider(options=list(RANDOM_FEATURES_RIDGE_CHOICES), value=0.0, description="ridge"),
     }
     return _explorer(controls, random_features_state, RandomFeaturesView)
+
+
+def translation_sweep_state(records: list[dict], d_model: int, n_train: int) -> dict:
+    """What chapter 6's explorer draws: every training-set size's final test and training loss against d_model
+    (means over seeds), and one (d_model, n_train)'s losses over training steps."""
+    sizes = sorted({r["config"]["n_train"] for r in records})
+    finals = {size: sweep_curves.final_values(sweep_curves.select(records, n_train=size), ("train_loss", "test_loss"),
+                                              knob="d_model") for size in sizes}
+    chosen = sweep_curves.select(records, n_train=n_train)
+    over_steps = {name: sweep_curves.epoch_table(chosen, name, knob="d_model", time="step")
+                  for name in ("test_loss", "train_loss")}
+    row = int(np.flatnonzero(over_steps["test_loss"]["widths"] == d_model)[0])
+    return {"d_model": d_model, "n_train": n_train, "sizes": sizes, "finals": finals,
+            "steps": over_steps["test_loss"]["epochs"], "test_history": over_steps["test_loss"]["test_loss"][row],
+            "train_history": over_steps["train_loss"]["train_loss"][row]}
+
+
+class TranslationSweepView(View):
+    """Left: final test loss (solid) and training loss (dotted) against d_model, one colour per training-set size,
+    the chosen d_model marked. Right: the chosen run's losses over training steps."""
+
+    MAX_SIZES = 4  # colours prepared for this many training-set sizes
+
+    def build(self) -> None:
+        self.left, self.right = self.fig.subplots(1, 2)
+        self.test_lines, self.train_lines = [], []
+        for i in range(self.MAX_SIZES):
+            self.test_lines.append(self.left.plot([], [], marker="o", color=f"C{i}")[0])
+            self.train_lines.append(self.left.plot([], [], linestyle=":", color=f"C{i}")[0])
+        self.current = self.left.axvline(1, color="C3", linewidth=1.5)
+        plots.double_descent_axes(self.left, "embedding dimension d_model", "cross-entropy per token", logy=False)
+        (self.test_history,) = self.right.plot([], [], marker=".", label="test loss")
+        (self.train_history,) = self.right.plot([], [], marker=".", label="training loss (noisy targets)")
+        plots.double_descent_axes(self.right, "training step", "cross-entropy per token", logy=False)
+        _legend_below(self.right)
+
+    def update(self, state: dict) -> None:
+        for i, (test, train) in enumerate(zip(self.test_lines, self.train_lines, strict=True)):
+            visible = i < len(state["sizes"])
+            for line in (test, train):
+                line.set_visible(visible)
+            if visible:
+                size = state["sizes"][i]
+                finals = state["finals"][size]
+                test.set_data(finals["widths"], finals["test_loss"].mean(axis=0))
+                train.set_data(finals["widths"], finals["train_loss"].mean(axis=0))
+                test.set_label(f"test, n = {size}")
+                train.set_label(f"train, n = {size}")
+        self.current.set_xdata([state["d_model"]] * 2)
+        self.left.set_title(f"end of training; d_model = {state['d_model']} marked", fontsize=9)
+        self.test_history.set_data(state["steps"], state["test_history"])
+        self.train_history.set_data(state["steps"], state["train_history"])
+        self.right.set_title(f"d_model = {state['d_model']}, n = {state['n_train']}", fontsize=9)
+        _legend_below(self.left, columns=len(state["sizes"]))
+        for ax in (self.left, self.right):
+            _rescale(ax)
+
+
+def draw_translation_sweep_state(state: dict) -> Figure:
+    """Chapter 6's explorer figure for one setting, as a static figure."""
+    return TranslationSweepView(state).fig
+
+
+def translation_sweep_explorer(records: list[dict]):
+    """Sliders over a finished Transformer sweep (d_model, training-set size): they only index the records."""
+    import ipywidgets as widgets
+
+    d_models = sorted({r["config"]["d_model"] for r in records})
+    sizes = sorted({r["config"]["n_train"] for r in records})
+    controls = {"d_model": widgets.SelectionSlider(options=d_models, value=d_models[len(d_models) // 2],
+                                                   description="d_model"),
+                "n_train": widgets.Dropdown(options=sizes, value=sizes[-1], description="samples n")}
+    return _explorer(controls, lambda d_model, n_train: translation_sweep_state(records, d_model, n_train),
+                     TranslationSweepView, rows=(2,))

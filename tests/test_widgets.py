@@ -36,6 +36,24 @@ def fake_records() -> list[dict]:
 
 RECORDS = fake_records()
 
+
+def fake_translation_records() -> list[dict]:
+    """A finished Transformer sweep: three d_models, two training-set sizes, two seeds, three evaluated steps."""
+    records = []
+    for d_model in (8, 16, 32):
+        for n_train in (100, 200):
+            for seed in (0, 1):
+                steps = [1, 10, 100]
+                test = [4.0, 2.5, 1.6 + d_model / 1000 + n_train / 10000 + 0.01 * seed]  # ends by d_model
+                train = [value - 0.5 for value in test]
+                records.append({"config": {"d_model": d_model, "n_train": n_train, "seed": seed},
+                                "history": {"step": steps, "test_loss": test, "train_loss": train,
+                                            "test_accuracy": [0.5] * 3, "num_parameters": 100 * d_model}})
+    return records
+
+
+TRANSLATION_RECORDS = fake_translation_records()
+
 # Per view: its state function, two settings that differ in every slider (the first is where it is built), and a
 # small move from the first whose new curves stay inside the first's rounded limits.
 CASES = {
@@ -52,6 +70,9 @@ CASES = {
     "epoch_sweep": (lambda **kw: widgets.epoch_sweep_state(RECORDS, **kw), widgets.EpochSweepView,
                     {"width": 4, "noise": 0.0, "n_train": 100, "epoch": 10},
                     {"width": 64, "noise": 0.2, "n_train": 100, "epoch": 100}, {"width": 16}),
+    "translation": (lambda **kw: widgets.translation_sweep_state(TRANSLATION_RECORDS, **kw),
+                    widgets.TranslationSweepView, {"d_model": 8, "n_train": 100}, {"d_model": 32, "n_train": 200},
+                    {"d_model": 16}),
 }
 
 

@@ -1,0 +1,231 @@
+"""Model-wise and sample-wise double descent in Transformers (Nakkiran et al., Fig. 3): d_model x training-set size.
+
+Every run trains one encoder-decoder Transformer (`models.transformer`) with teacher forcing and label smoothing
+for a fixed number of steps, and records at log-spaced steps its training loss (on the targets it was trained on,
+noise included), test loss and test token accuracy (without smoothing). The CPU stand-in is the generated task of
+`data.translation`, whose training targets carry token noise, so that fitting them all means memorising; its
+training sets are nested (a smaller one is a prefix of a larger one) and share one test set.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from itertools import product
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ddd_utils._checks import check_positive_int, check_probability
+from ddd_utils.blas import spare_one_core
+from ddd_utils.checkpoints import load_or_set_aside, save_atomically
+from ddd_utils.data import translation
+from ddd_utils.models import count_parameters
+from ddd_utils.models.transformer import PAD, TranslationTransformer, translation_loss
+from ddd_utils.sweep import shared_settings
+from ddd_utils.train import log_spaced_epochs
+
+DATASETS = ("synthetic",)
+
+
+@dataclass(frozen=True)
+class TranslationSweepConfig:
+    dataset: str = "synthetic"          # the generated task (data.translation)
+    d_models: tuple[int, ...] = (8, 16, 32, 64)  # embedding dimension, the width knob (multiples of `heads`)
+    n_trains: tuple[int, ...] = (1000, 2000)     # training sentence pairs
+    seeds: tuple[int, ...] = (0,)       # initialisation and batch order (the data are fixed by `data_seed`)
+    layers: int = 6                     # encoder layers, and as many decoder layers
+    heads: int = 8                      # attention heads
+    steps: int = 2000                   # gradient steps
+    batch_size: int = 64                # sentence pairs per step
+    lr: float = 1e-3                    # peak learning rate (Adam, betas 0.9 and 0.98), reached after `warmup`
+    warmup: int = 200                   # steps of linear warm-up, then decay as 1/sqrt(step)
+    label_smoothing: float = 0.1        # in the training loss only
+    token_noise: float = 0.1            # probability a training target word is replaced by a random word
+    test_size: int = 1000               # held-out pairs, clean
+    data_seed: int = 0                  # the lexicon, the sentences and the noise
+    nouns: int = 40                     # the generated grammar's vocabulary
+    verbs: int = 20
+    adjectives: int = 20
+    eval_count: int = 15                # log-spaced steps at which the history is recorded
+    checkpoint_every: int = 500         # steps between checkpoints of an unfinished job
+
+    def __post_init__(self):
+        if self.dataset not in DATASETS:
+            raise ValueError(f"dataset must be one of {DATASETS}; got {self.dataset!r}")
+        for name in ("d_models", "n_trains", "seeds"):
+            if not getattr(self, name):
+                raise ValueError(f"{name} must not be empty")
+        for d_model in self.d_models:
+            if check_positive_int("d_model", d_model) % self.heads:
+                raise ValueError(f"d_models must be multiples of heads = {self.heads}; got {d_model}")
+        for n_train in self.n_trains:
+            check_positive_int("n_train", n_train)
+        for name in ("layers", "heads", "steps", "batch_size", "warmup", "test_size", "nouns", "verbs",
+                     "adjectives", "eval_count"):
+            check_positive_int(name, getattr(self, name))
+        check_positive_int("checkpoint_every", self.checkpoint_every, minimum=0)
+        check_probability("label_smoothing", self.label_smoothing)
+        check_probability("token_noise", self.token_noise)
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0; got {self.lr!r}")
+
+
+PRESETS = {
+    "smoke": TranslationSweepConfig(d_models=(8, 16), n_trains=(100, 200), layers=1, steps=20, warmup=5,
+                                    test_size=50, eval_count=3, checkpoint_every=10),
+    "cpu": TranslationSweepConfig(d_models=(8, 16, 24, 32, 48, 64, 96), n_trains=(1000, 2000), layers=2,
+                                  steps=1500, eval_count=12),
+    # The published architecture (6 + 6 layers, 8 heads) on the generated task: IWSLT'14 is not wired in yet.
+    "full": TranslationSweepConfig(d_models=(8, 16, 24, 32, 48, 64, 96, 128, 192, 256), n_trains=(4000, 18000),
+                                   steps=8000, batch_size=128, eval_count=20, checkpoint_every=1000),
+    "paper": TranslationSweepConfig(d_models=tuple(range(8, 257, 8)), n_trains=(4000, 18000), steps=80000,
+                                    batch_size=128, warmup=4000, eval_count=40, checkpoint_every=5000),
+}
+
+PRESET_TIMES = {
+    "smoke": "a few seconds on 2 CPU cores",
+    "cpu": "unmeasured",
+    "full": "unmeasured (no GPU was available to measure it on)",
+    "paper": "unmeasured: the published horizon (80K steps), on the generated task until IWSLT'14 is wired in",
+}
+
+
+def run_configs(config: TranslationSweepConfig) -> list[dict]:
+    """One plain dict per run (JSON-serialisable: it names the run's record)."""
+    shared = {name: value for name, value in asdict(config).items() if name not in ("d_models", "n_trains", "seeds")}
+    return [{**shared, "d_model": d_model, "n_train": n_train, "seed": seed}
+            for n_train, seed, d_model in product(config.n_trains, config.seeds, config.d_models)]
+
+
+# Config fields every run of one job shares: the data and the recipe.
+_JOB_FIELDS = ("dataset", "layers", "heads", "steps", "batch_size", "lr", "warmup", "label_smoothing",
+               "token_noise", "test_size", "data_seed", "nouns", "verbs", "adjectives", "eval_count",
+               "checkpoint_every")
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Padded tensors of a task: training pairs (targets noisy) for the largest n_train, and the clean test pairs."""
+
+    source: torch.Tensor       # (N, S)
+    target_in: torch.Tensor    # (N, T) [BOS, words]
+    target_out: torch.Tensor   # (N, T) [words, EOS]
+    test_source: torch.Tensor
+    test_target_in: torch.Tensor
+    test_target_out: torch.Tensor
+    vocab: int
+
+
+def corpus(shared: dict, n_train: int) -> Corpus:
+    """The generated task's first `n_train` training pairs, their target words replaced with probability
+    `token_noise` by a random word (fixed by `data_seed`, the same for every run), and the test pairs after them."""
+    grammar = translation.Grammar(shared["nouns"], shared["verbs"], shared["adjectives"])
+    pairs = translation.generate_pairs(grammar, shared["test_size"] + n_train, shared["data_seed"])
+    rng = np.random.default_rng((shared["data_seed"], 1))
+    noisy = []
+    for target in pairs.target[shared["test_size"]:]:
+        replace = rng.random(target.size) < shared["token_noise"]
+        noisy.append(np.where(replace, rng.integers(translation.FIRST_WORD, grammar.vocab, target.size), target))
+    test_in, test_out = translation.teacher_forcing(pairs.target[: shared["test_size"]])
+    target_in, target_out = translation.teacher_forcing(noisy)
+    return Corpus(translation.pad_batch(pairs.source[shared["test_size"]:]), target_in, target_out,
+                  translation.pad_batch(pairs.source[: shared["test_size"]]), test_in, test_out, grammar.vocab)
+
+
+def inverse_sqrt_schedule(step: int, warmup: int) -> float:
+    """The learning-rate factor at `step` (from 0): linear warm-up to 1 over `warmup` steps, then sqrt(warmup /
+    step)."""
+    step += 1
+    return step / warmup if step < warmup else math.sqrt(warmup / step)
+
+
+@torch.no_grad()
+def evaluate(model: TranslationTransformer, source: torch.Tensor, target_in: torch.Tensor,
+             target_out: torch.Tensor, batch_size: int = 500) -> tuple[float, float]:
+    """(mean token cross-entropy, token accuracy) over the non-padding target positions, without smoothing."""
+    was_training = model.training
+    model.eval()
+    total_loss, correct, tokens = 0.0, 0, 0
+    for start in range(0, source.shape[0], batch_size):
+        logits = model(source[start:start + batch_size], target_in[start:start + batch_size])
+        expected = target_out[start:start + batch_size]
+        real = expected != PAD
+        count = int(real.sum())
+        total_loss += float(translation_loss(logits, expected)) * count
+        correct += int((logits.argmax(-1)[real] == expected[real]).sum())
+        tokens += count
+    model.train(was_training)
+    return total_loss / tokens, correct / tokens
+
+
+def _initial_model(config: dict, vocab: int) -> TranslationTransformer:
+    """A run's initial network, drawn from its own seed; the global random state is left as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config["seed"])
+        return TranslationTransformer(config["d_model"], vocab, vocab, layers=config["layers"],
+                                      heads=config["heads"])
+
+
+def train_run(config: dict, data: Corpus, checkpoint: Path | None = None, progress: bool = False) -> dict:
+    """Train one run and return its history. `checkpoint` holds the run's state every `checkpoint_every` steps and
+    its history once finished; a call that finds this run's state there resumes (or returns) it."""
+    saved = load_or_set_aside(checkpoint) if checkpoint is not None else None
+    if saved is not None and saved["config"] == config and saved["step"] == config["steps"]:
+        return saved["history"]
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model = _initial_model(config, data.vocab).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config["lr"], betas=(0.9, 0.98))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: inverse_sqrt_schedule(step, config["warmup"]))
+    generator = torch.Generator().manual_seed(config["seed"])
+    n = config["n_train"]
+    train = [tensor[:n].to(device) for tensor in (data.source, data.target_in, data.target_out)]
+    test = [tensor.to(device) for tensor in (data.test_source, data.test_target_in, data.test_target_out)]
+    eval_steps = set(log_spaced_epochs(config["steps"], config["eval_count"]))
+    history = {"step": [], "train_loss": [], "test_loss": [], "test_accuracy": [],
+               "num_parameters": count_parameters(model)}
+    first = 0
+    if saved is not None and saved["config"] == config:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        generator.set_state(saved["generator"])
+        history, first = saved["history"], saved["step"]
+    model.train()
+    steps = range(first, config["steps"])
+    if progress:
+        from tqdm.auto import tqdm
+
+        steps = tqdm(steps, desc=f"d_model {config['d_model']}, n {n}", leave=False)
+    for step in steps:
+        rows = torch.randint(n, (min(config["batch_size"], n),), generator=generator).to(device)
+        loss = translation_loss(model(train[0][rows], train[1][rows]), train[2][rows], config["label_smoothing"])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        if step + 1 in eval_steps:
+            train_loss, _ = evaluate(model, *train)
+            test_loss, test_accuracy = evaluate(model, *test)
+            for name, value in (("step", step + 1), ("train_loss", train_loss), ("test_loss", test_loss),
+                                ("test_accuracy", test_accuracy)):
+                history[name].append(value)
+        if checkpoint is not None and config["checkpoint_every"] and (step + 1) % config["checkpoint_every"] == 0:
+            save_atomically({"config": config, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                             "scheduler": scheduler.state_dict(), "generator": generator.get_state(),
+                             "history": history, "step": step + 1}, checkpoint)
+    if checkpoint is not None:  # finished: later runs of the job may still crash, and this one need not train again
+        save_atomically({"config": config, "history": history, "step": config["steps"]}, checkpoint)
+    return history
+
+
+@spare_one_core
+def run(job: list[dict], checkpoint: Path | None = None, progress: bool = False) -> list[dict]:
+    """Train a job's runs one after the other on one corpus (a smaller training set is a prefix of the largest),
+    each with its own checkpoint part next to `checkpoint` (`<stem>-run<i>.pt`, removed with the job); return the
+    histories in job order."""
+    shared = shared_settings(job, _JOB_FIELDS)
+    largest = corpus(shared, max(config["n_train"] for config in job))
+    return [train_run(config, largest, None if checkpoint is None else checkpoint.with_name(
+        f"{checkpoint.stem}-run{i}.pt"), progress) for i, config in enumerate(job)]

@@ -1,0 +1,112 @@
+"""Chapter 6's sweep (Transformers over d_model x training-set size): configs, the generated corpus with its token
+noise, the learning-rate schedule, batched evaluation, resumption after a kill, and a sweep through the engine."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+import torch
+
+from ddd_utils.experiments import translation_sweep as ts
+from ddd_utils.presets import PRESETS
+from ddd_utils.sweep import load_results, run_sweep
+
+TINY = dataclasses.replace(ts.PRESETS["smoke"], steps=10, checkpoint_every=5, eval_count=4)
+SHARED = {name: value for name, value in dataclasses.asdict(TINY).items()}
+
+
+def test_every_preset_exists_and_the_offline_ones_use_the_generated_task():
+    assert set(ts.PRESETS) == set(PRESETS) == set(ts.PRESET_TIMES)
+    assert ts.PRESETS["paper"].layers == 6 and ts.PRESETS["paper"].heads == 8
+    for name in ("smoke", "cpu"):
+        assert ts.PRESETS[name].dataset == "synthetic"
+
+
+@pytest.mark.parametrize(("change", "name"), [
+    ({"dataset": "wmt"}, "dataset"), ({"d_models": (12,)}, "d_models must be multiples of heads"),
+    ({"d_models": ()}, "d_models"), ({"n_trains": (0,)}, "n_train"), ({"steps": 0}, "steps"),
+    ({"token_noise": 1.5}, "token_noise"), ({"label_smoothing": -0.1}, "label_smoothing"), ({"lr": 0.0}, "lr"),
+])
+def test_bad_configs_are_refused_naming_the_parameter(change, name):
+    with pytest.raises(ValueError, match=name):
+        dataclasses.replace(TINY, **change)
+
+
+def test_run_configs_cover_every_d_model_size_and_seed_once():
+    configs = ts.run_configs(dataclasses.replace(TINY, seeds=(0, 1)))
+    assert len(configs) == len(TINY.d_models) * len(TINY.n_trains) * 2
+    assert len({tuple(sorted(c.items())) for c in configs}) == len(configs)
+
+
+def test_a_smaller_training_set_is_a_prefix_and_the_test_set_is_shared_and_clean():
+    small, large = ts.corpus(SHARED, 30), ts.corpus(SHARED, 80)
+    for name in ("source", "target_in", "target_out"):
+        a, b = getattr(small, name), getattr(large, name)
+        assert torch.equal(a, b[: a.shape[0], : a.shape[1]])
+        assert not b[a.shape[0]:, a.shape[1]:].any()  # the longer padding of the larger set is only padding
+    assert torch.equal(small.test_source, large.test_source)
+    clean = ts.corpus({**SHARED, "token_noise": 0.0}, 30)
+    assert torch.equal(clean.test_target_out, small.test_target_out)
+
+
+def test_token_noise_replaces_about_the_requested_share_of_training_words():
+    noisy, clean = ts.corpus({**SHARED, "token_noise": 0.3}, 2000), ts.corpus({**SHARED, "token_noise": 0.0}, 2000)
+    words = clean.target_out > ts.translation.EOS
+    changed = float((noisy.target_out[words] != clean.target_out[words]).float().mean())
+    vocab_words = clean.vocab - ts.translation.FIRST_WORD
+    expected = 0.3 * (1 - 1 / vocab_words)  # a replacement may draw the same word
+    assert abs(changed - expected) < 0.02
+    assert torch.equal(noisy.target_out == ts.translation.EOS, words.logical_not() & (clean.target_out != 0))
+
+
+def test_the_schedule_warms_up_linearly_then_decays_as_one_over_sqrt_step():
+    warmup = 100
+    factors = [ts.inverse_sqrt_schedule(step, warmup) for step in range(400)]
+    assert factors[0] == pytest.approx(1 / warmup) and factors[warmup - 1] == pytest.approx(1.0)
+    assert factors[4 * warmup - 1] == pytest.approx(0.5)
+    assert max(factors) == pytest.approx(1.0)
+
+
+def test_evaluation_in_batches_weights_every_token_alike():
+    data = ts.corpus(SHARED, 40)
+    model = ts._initial_model({**SHARED, "d_model": 16, "seed": 0}, data.vocab)
+    whole = ts.evaluate(model, data.test_source, data.test_target_in, data.test_target_out, batch_size=1000)
+    batched = ts.evaluate(model, data.test_source, data.test_target_in, data.test_target_out, batch_size=7)
+    assert batched == pytest.approx(whole, rel=1e-5)
+
+
+def test_a_run_killed_after_its_checkpoint_resumes_to_the_same_history(tmp_path, monkeypatch):
+    config = ts.run_configs(TINY)[0]
+    data = ts.corpus(SHARED, config["n_train"])
+    uninterrupted = ts.train_run(config, data)
+    saves = []
+    original = ts.save_atomically
+
+    def save_then_die(state, path):
+        original(state, path)
+        saves.append(state["step"])
+        raise KeyboardInterrupt  # the process is killed just after writing its first checkpoint
+
+    monkeypatch.setattr(ts, "save_atomically", save_then_die)
+    checkpoint = tmp_path / "run.pt"
+    with pytest.raises(KeyboardInterrupt):
+        ts.train_run(config, data, checkpoint)
+    monkeypatch.setattr(ts, "save_atomically", original)
+    assert saves == [5]
+    resumed = ts.train_run(config, data, checkpoint)
+    assert resumed == uninterrupted
+    monkeypatch.setattr(ts, "_initial_model", lambda *args: pytest.fail("a finished run must not train again"))
+    assert ts.train_run(config, data, checkpoint) == uninterrupted
+
+
+def test_the_sweep_records_every_run_with_its_history_and_leaves_no_checkpoint(tmp_path):
+    runs = run_sweep(ts.run, ts.run_configs(TINY), tmp_path)
+    assert len(runs) == len(load_results(tmp_path)) == len(ts.run_configs(TINY))
+    for run in runs:
+        history = run["history"]
+        assert history["step"][-1] == TINY.steps and len(history["step"]) == len(history["test_loss"])
+        assert all(math.isfinite(value) for value in history["test_loss"] + history["train_loss"])
+        assert 0.0 <= min(history["test_accuracy"]) <= max(history["test_accuracy"]) <= 1.0
+    assert not list((tmp_path / "checkpoints").glob("*.pt"))
