@@ -18,6 +18,9 @@ runs="${DDD_RUNS_DIR:-$PWD/book/runs}"
 for experiment in mnist1d_sweep vision_sweep; do
   python -m ddd_utils run "$experiment" --preset "$gpu_preset" --out "$runs/$experiment-$gpu_preset"
 done
+# Chapter 6's Transformers are trained one at a time, not stacked: two processes of one thread each use two cores.
+python -m ddd_utils run translation_sweep --preset "$gpu_preset" --out "$runs/translation_sweep-$gpu_preset" \
+  --executor process --workers 2
 export DDD_RUNS_DIR="$runs"
 echo "building the book with presets '$presets' (CPU chapters/GPU chapters) into $out/_build/html"
 # --all: re-render every page, so that each page's navigation lists chapters added since the last build (executed

@@ -114,3 +114,13 @@ def test_teacher_forcing_shifts_the_target_by_one_with_start_and_end_tokens():
     assert target_out.tolist() == [[5, 6, translation.EOS], [7, translation.EOS, PAD]]
     with pytest.raises(ValueError, match="length must be >= the longest sequence"):
         translation.pad_batch([np.array([5, 6, 7])], length=2)
+
+
+def test_word_names_show_each_target_word_as_the_source_word_it_translates():
+    pairs = translation.generate_pairs(GRAMMAR, 20, seed=6)
+    names = translation.word_names(GRAMMAR, pairs.lexicon)
+    for source, target in zip(pairs.source, pairs.target, strict=True):
+        shown_source = [names["source"][w] for w in source]
+        shown_target = [names["target"][w] for w in target]
+        assert sorted(shown_target) == sorted(name.upper() for name in shown_source)
+        assert shown_target[-1].startswith("V") and shown_target[0].startswith("N")

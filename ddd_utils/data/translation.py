@@ -72,6 +72,16 @@ def generate_pairs(grammar: Grammar, count: int, seed: int) -> TranslationPairs:
     return TranslationPairs(sources, targets, lexicon)
 
 
+def word_names(grammar: Grammar, lexicon: np.ndarray) -> dict[str, dict[int, str]]:
+    """Readable names for a task's word ids: source words by their class (n0, v0, a0 ...), and each target word as
+    its source word in capitals (N0 ...), so that a printed pair shows the translation and the reordering."""
+    names, start = {}, FIRST_WORD
+    for prefix, count in (("n", grammar.nouns), ("v", grammar.verbs), ("a", grammar.adjectives)):
+        names.update({start + i: f"{prefix}{i}" for i in range(count)})
+        start += count
+    return {"source": names, "target": {int(lexicon[word]): name.upper() for word, name in names.items()}}
+
+
 def pad_batch(sequences: list[np.ndarray], length: int | None = None) -> torch.Tensor:
     """Sequences of ids as one (N, length) tensor, right-padded with PAD (length: the longest, by default)."""
     length = max(len(s) for s in sequences) if length is None else length
