@@ -19,7 +19,9 @@ SHARED = {name: value for name, value in dataclasses.asdict(TINY).items()}
 
 def test_every_preset_exists_and_the_offline_ones_use_the_generated_task():
     assert set(ts.PRESETS) == set(PRESETS) == set(ts.PRESET_TIMES)
-    assert ts.PRESETS["paper"].layers == 6 and ts.PRESETS["paper"].heads == 8
+    paper = ts.PRESETS["paper"]
+    assert (paper.dataset, paper.layers, paper.heads, paper.steps) == ("iwslt14", 6, 8, 80000)
+    assert paper.n_trains == ts.PRESETS["full"].n_trains == (4000, 18000)  # the paper's 4K and 18K pairs
     for name in ("smoke", "cpu"):
         assert ts.PRESETS[name].dataset == "synthetic"
 
@@ -55,7 +57,7 @@ def test_token_noise_replaces_about_the_requested_share_of_training_words():
     noisy, clean = ts.corpus({**SHARED, "token_noise": 0.3}, 2000), ts.corpus({**SHARED, "token_noise": 0.0}, 2000)
     words = clean.target_out > ts.translation.EOS
     changed = float((noisy.target_out[words] != clean.target_out[words]).float().mean())
-    vocab_words = clean.vocab - ts.translation.FIRST_WORD
+    vocab_words = clean.target_vocab - ts.translation.FIRST_WORD
     expected = 0.3 * (1 - 1 / vocab_words)  # a replacement may draw the same word
     assert abs(changed - expected) < 0.02
     assert torch.equal(noisy.target_out == ts.translation.EOS, words.logical_not() & (clean.target_out != 0))
@@ -71,7 +73,7 @@ def test_the_schedule_warms_up_linearly_then_decays_as_one_over_sqrt_step():
 
 def test_evaluation_in_batches_weights_every_token_alike():
     data = ts.corpus(SHARED, 40)
-    model = ts._initial_model({**SHARED, "d_model": 16, "seed": 0}, data.vocab)
+    model = ts._initial_model({**SHARED, "d_model": 16, "seed": 0}, data)
     whole = ts.evaluate(model, data.test_source, data.test_target_in, data.test_target_out, batch_size=1000)
     batched = ts.evaluate(model, data.test_source, data.test_target_in, data.test_target_out, batch_size=7)
     assert batched == pytest.approx(whole, rel=1e-5)

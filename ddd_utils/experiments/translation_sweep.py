@@ -2,13 +2,15 @@
 
 Every run trains one encoder-decoder Transformer (`models.transformer`) with teacher forcing and label smoothing
 for a fixed number of steps, and records at log-spaced steps its training loss (on the targets it was trained on,
-noise included), test loss and test token accuracy (without smoothing). The CPU stand-in is the generated task of
-`data.translation`, whose training targets carry token noise, so that fitting them all means memorising; its
-training sets are nested (a smaller one is a prefix of a larger one) and share one test set.
+noise included), test loss and test token accuracy (without smoothing). Data: IWSLT'14 German-English
+(`data.iwslt`, on a GPU), or the CPU stand-in, the generated task of `data.translation`, whose training targets
+carry token noise so that fitting them all means memorising. Either way the training sets are nested (a smaller
+one is a prefix of a larger one) and share one test set.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -21,18 +23,18 @@ import torch
 from ddd_utils._checks import check_positive_int, check_probability
 from ddd_utils.blas import spare_one_core
 from ddd_utils.checkpoints import load_or_set_aside, save_atomically
-from ddd_utils.data import translation
+from ddd_utils.data import iwslt, translation
 from ddd_utils.models import count_parameters
 from ddd_utils.models.transformer import PAD, TranslationTransformer, translation_loss
 from ddd_utils.sweep import shared_settings
 from ddd_utils.train import log_spaced_epochs
 
-DATASETS = ("synthetic",)
+DATASETS = ("synthetic", "iwslt14")
 
 
 @dataclass(frozen=True)
 class TranslationSweepConfig:
-    dataset: str = "synthetic"          # the generated task (data.translation)
+    dataset: str = "synthetic"          # "synthetic" (data.translation, offline) or "iwslt14" (data.iwslt, downloaded)
     d_models: tuple[int, ...] = (8, 16, 32, 64)  # embedding dimension, the width knob (multiples of `heads`)
     n_trains: tuple[int, ...] = (1000, 2000)     # training sentence pairs
     seeds: tuple[int, ...] = (0,)       # initialisation and batch order (the data are fixed by `data_seed`)
@@ -43,9 +45,12 @@ class TranslationSweepConfig:
     lr: float = 1e-3                    # peak learning rate (Adam, betas 0.9 and 0.98), reached after `warmup`
     warmup: int = 200                   # steps of linear warm-up, then decay as 1/sqrt(step)
     label_smoothing: float = 0.1        # in the training loss only
-    token_noise: float = 0.1            # probability a training target word is replaced by a random word
-    test_size: int = 1000               # held-out pairs, clean
-    data_seed: int = 0                  # the lexicon, the sentences and the noise
+    token_noise: float = 0.1            # probability a training target word is replaced by a random word (synthetic)
+    test_size: int = 1000               # held-out pairs, clean (IWSLT'14: the first of its test split)
+    data_seed: int = 0                  # the lexicon, the sentences and the noise; IWSLT'14: the training order
+    data_root: str = "data"             # where IWSLT'14 is read from (and downloaded to, when missing)
+    vocab_size: int = 10000             # IWSLT'14: byte-pair tokens per language
+    max_tokens: int = 64                # IWSLT'14: longer pairs are left out
     nouns: int = 40                     # the generated grammar's vocabulary
     verbs: int = 20
     adjectives: int = 20
@@ -64,11 +69,14 @@ class TranslationSweepConfig:
         for n_train in self.n_trains:
             check_positive_int("n_train", n_train)
         for name in ("layers", "heads", "steps", "batch_size", "warmup", "test_size", "nouns", "verbs",
-                     "adjectives", "eval_count"):
+                     "adjectives", "eval_count", "vocab_size", "max_tokens"):
             check_positive_int(name, getattr(self, name))
         check_positive_int("checkpoint_every", self.checkpoint_every, minimum=0)
         check_probability("label_smoothing", self.label_smoothing)
         check_probability("token_noise", self.token_noise)
+        if self.dataset == "iwslt14" and self.token_noise:
+            raise ValueError("token_noise must be 0 with dataset 'iwslt14': it corrupts the generated task only "
+                             f"(real translations bring their own noise); got {self.token_noise!r}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0; got {self.lr!r}")
 
@@ -81,11 +89,14 @@ PRESETS = {
     "cpu": TranslationSweepConfig(d_models=(8, 16, 24, 32, 48, 64, 128), n_trains=(1000, 2000), layers=2,
                                   steps=1200, lr=2e-3, token_noise=0.2, nouns=12, verbs=6, adjectives=6,
                                   eval_count=12, checkpoint_every=400),
-    # The published architecture (6 + 6 layers, 8 heads) on the generated task: IWSLT'14 is not wired in yet.
-    "full": TranslationSweepConfig(d_models=(8, 16, 24, 32, 48, 64, 96, 128, 192, 256), n_trains=(4000, 18000),
-                                   steps=8000, batch_size=128, eval_count=20, checkpoint_every=1000),
-    "paper": TranslationSweepConfig(d_models=tuple(range(8, 257, 8)), n_trains=(4000, 18000), steps=80000,
-                                    batch_size=128, warmup=4000, eval_count=40, checkpoint_every=5000),
+    # IWSLT'14 with the published architecture (6 + 6 layers, 8 heads) and training-set sizes (4K and 18K pairs):
+    # `full` at a tenth of the published horizon and 10 d_models, `paper` at 80K steps.
+    "full": TranslationSweepConfig(dataset="iwslt14", d_models=(8, 16, 24, 32, 48, 64, 96, 128, 192, 256),
+                                   n_trains=(4000, 18000), steps=8000, batch_size=128, warmup=4000, lr=5e-4,
+                                   token_noise=0.0, test_size=4000, eval_count=20, checkpoint_every=1000),
+    "paper": TranslationSweepConfig(dataset="iwslt14", d_models=tuple(range(8, 257, 8)), n_trains=(4000, 18000),
+                                    steps=80000, batch_size=128, warmup=4000, lr=5e-4, token_noise=0.0,
+                                    test_size=4000, eval_count=40, checkpoint_every=5000),
 }
 
 PRESET_TIMES = {
@@ -93,7 +104,7 @@ PRESET_TIMES = {
     "cpu": "about 7 min through the command line on 2 CPU cores (two processes, 13.6 min of training summed over "
            "the 14 runs); seconds once its runs are on disk",
     "full": "unmeasured (no GPU was available to measure it on)",
-    "paper": "unmeasured: the published horizon (80K steps), on the generated task until IWSLT'14 is wired in",
+    "paper": "unmeasured: the published horizon (80K steps) for 32 d_models x 2 sizes, days on one GPU",
 }
 
 
@@ -107,7 +118,7 @@ def run_configs(config: TranslationSweepConfig) -> list[dict]:
 # Config fields every run of one job shares: the data and the recipe.
 _JOB_FIELDS = ("dataset", "layers", "heads", "steps", "batch_size", "lr", "warmup", "label_smoothing",
                "token_noise", "test_size", "data_seed", "nouns", "verbs", "adjectives", "eval_count",
-               "checkpoint_every")
+               "checkpoint_every", "data_root", "vocab_size", "max_tokens")
 
 
 @dataclass(frozen=True)
@@ -120,10 +131,18 @@ class Corpus:
     test_source: torch.Tensor
     test_target_in: torch.Tensor
     test_target_out: torch.Tensor
-    vocab: int
+    source_vocab: int
+    target_vocab: int
 
 
 def corpus(shared: dict, n_train: int) -> Corpus:
+    """The first `n_train` training pairs of the run's dataset and its test pairs, padded."""
+    if shared["dataset"] == "iwslt14":
+        return _iwslt_corpus(shared, n_train)
+    return _synthetic_corpus(shared, n_train)
+
+
+def _synthetic_corpus(shared: dict, n_train: int) -> Corpus:
     """The generated task's first `n_train` training pairs, their target words replaced with probability
     `token_noise` by a random word (fixed by `data_seed`, the same for every run), and the test pairs after them."""
     grammar = translation.Grammar(shared["nouns"], shared["verbs"], shared["adjectives"])
@@ -136,7 +155,41 @@ def corpus(shared: dict, n_train: int) -> Corpus:
     test_in, test_out = translation.teacher_forcing(pairs.target[: shared["test_size"]])
     target_in, target_out = translation.teacher_forcing(noisy)
     return Corpus(translation.pad_batch(pairs.source[shared["test_size"]:]), target_in, target_out,
-                  translation.pad_batch(pairs.source[: shared["test_size"]]), test_in, test_out, grammar.vocab)
+                  translation.pad_batch(pairs.source[: shared["test_size"]]), test_in, test_out, grammar.vocab,
+                  grammar.vocab)
+
+
+@functools.lru_cache(maxsize=2)
+def _iwslt_tokens(data_root: str, vocab_size: int, max_tokens: int, data_seed: int) -> tuple[list, list, int, int]:
+    """IWSLT'14 tokenized (a tokenizer per language, fitted on the whole training split): the training pairs of
+    at most `max_tokens` tokens in a fixed shuffled order (by `data_seed`), the test pairs likewise filtered, in
+    order, and the two vocabulary sizes."""
+    def tokenized(split: str, tokenizers=None):
+        german, english = iwslt.load_pairs(data_root, split)
+        tokenizers = tokenizers or (iwslt.fit_tokenizer(german, vocab_size), iwslt.fit_tokenizer(english, vocab_size))
+        pairs = [(s, t) for s, t in zip(iwslt.encode(tokenizers[0], german), iwslt.encode(tokenizers[1], english),
+                                        strict=True) if 0 < len(s) <= max_tokens and 0 < len(t) < max_tokens]
+        return pairs, tokenizers
+
+    train, tokenizers = tokenized("train")
+    test, _ = tokenized("test", tokenizers)
+    order = np.random.default_rng((data_seed, 2)).permutation(len(train))
+    return [train[i] for i in order], test, tokenizers[0].get_vocab_size(), tokenizers[1].get_vocab_size()
+
+
+def _iwslt_corpus(shared: dict, n_train: int) -> Corpus:
+    """IWSLT'14's first `n_train` training pairs (of a fixed shuffled order) and first `test_size` test pairs."""
+    train, test, source_vocab, target_vocab = _iwslt_tokens(shared["data_root"], shared["vocab_size"],
+                                                            shared["max_tokens"], shared["data_seed"])
+    for name, wanted, available in (("n_train", n_train, len(train)), ("test_size", shared["test_size"], len(test))):
+        if wanted > available:
+            raise ValueError(f"{name} must be at most {available} (the IWSLT'14 pairs of at most max_tokens = "
+                             f"{shared['max_tokens']} tokens); got {wanted}")
+    train, test = train[:n_train], test[: shared["test_size"]]
+    target_in, target_out = translation.teacher_forcing([t for _, t in train])
+    test_in, test_out = translation.teacher_forcing([t for _, t in test])
+    return Corpus(translation.pad_batch([s for s, _ in train]), target_in, target_out,
+                  translation.pad_batch([s for s, _ in test]), test_in, test_out, source_vocab, target_vocab)
 
 
 def inverse_sqrt_schedule(step: int, warmup: int) -> float:
@@ -165,12 +218,13 @@ def evaluate(model: TranslationTransformer, source: torch.Tensor, target_in: tor
     return total_loss / tokens, correct / tokens
 
 
-def _initial_model(config: dict, vocab: int) -> TranslationTransformer:
-    """A run's initial network, drawn from its own seed; the global random state is left as it was."""
+def _initial_model(config: dict, data: Corpus) -> TranslationTransformer:
+    """A run's initial network for `data`'s vocabularies, drawn from its own seed; the global random state is left
+    as it was."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config["seed"])
-        return TranslationTransformer(config["d_model"], vocab, vocab, layers=config["layers"],
-                                      heads=config["heads"])
+        return TranslationTransformer(config["d_model"], data.source_vocab, data.target_vocab,
+                                      layers=config["layers"], heads=config["heads"])
 
 
 def train_run(config: dict, data: Corpus, checkpoint: Path | None = None, progress: bool = False) -> dict:
@@ -180,7 +234,7 @@ def train_run(config: dict, data: Corpus, checkpoint: Path | None = None, progre
     if saved is not None and saved["config"] == config and saved["step"] == config["steps"]:
         return saved["history"]
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model = _initial_model(config, data.vocab).to(device)
+    model = _initial_model(config, data).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config["lr"], betas=(0.9, 0.98))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: inverse_sqrt_schedule(step, config["warmup"]))
     generator = torch.Generator().manual_seed(config["seed"])
