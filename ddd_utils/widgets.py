@@ -580,6 +580,9 @@ class TranslationSweepView(View):
         _legend_below(self.right)
 
     def update(self, state: dict) -> None:
+        if len(state["sizes"]) > self.MAX_SIZES:
+            raise ValueError(f"the explorer draws at most {self.MAX_SIZES} training-set sizes; the records hold "
+                             f"{len(state['sizes'])}: select some first")
         for i, (test, train) in enumerate(zip(self.test_lines, self.train_lines, strict=True)):
             visible = i < len(state["sizes"])
             for line in (test, train):

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Every GPU check of the deep engine in one command, for a machine with a CUDA GPU: the GPU tests, the ResNet18-k and
 # CNN5 benchmarks, the MNIST-1D `full` preset through the command line, and chapter 5's sweep on its offline `cpu`
-# preset (its `full` preset needs CIFAR-10, which a machine without a network cannot download). Each step runs under its own timeout
+# preset (its `full` preset needs CIFAR-10, which a machine without a network cannot download), and chapter 6's
+# Transformer sweep on its offline `cpu` preset (likewise: `full` needs IWSLT'14). Each step runs under its own timeout
 # (seconds below) and logs to $OUT/<step>.log (default ./gpu-logs); a step that fails does not stop the others.
-#   bash scripts/gpu_checks.sh [step ...]  # steps: tests resnet18 cnn5 stacking mnist1d_full vision_cpu (default: all)
+#   bash scripts/gpu_checks.sh [step ...]  # steps: tests resnet18 cnn5 stacking mnist1d_full vision_cpu
+#                                          #   translation_cpu (default: all)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-gpu-logs}"
@@ -48,12 +50,16 @@ EOF
       rm -rf "$runs/vision_cpu"
       step vision_cpu 300 "$python" -m ddd_utils run vision_sweep --preset cpu --out "$runs/vision_cpu"
       ;;
+    translation_cpu)
+      rm -rf "$runs/translation_cpu"
+      step translation_cpu 300 "$python" -m ddd_utils run translation_sweep --preset cpu --out "$runs/translation_cpu"
+      ;;
     *) echo "unknown step $1" >&2; return 2 ;;
   esac
 }
 
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu.txt"
 "$python" -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)" | tee -a "$out/gpu.txt"
-for name in "${@:-tests resnet18 cnn5 stacking mnist1d_full vision_cpu}"; do
+for name in "${@:-tests resnet18 cnn5 stacking mnist1d_full vision_cpu translation_cpu}"; do
   for each in $name; do run_step "$each"; done
 done

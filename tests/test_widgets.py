@@ -187,3 +187,12 @@ def test_the_epoch_sweep_state_reads_the_records_and_names_a_missing_setting():
                                                           if h["num_parameters"] == 160], axis=0))
     with pytest.raises(ValueError, match="n_train = 50"):
         widgets.epoch_sweep_state(RECORDS, width=16, noise=0.2, n_train=50, epoch=12)
+
+
+def test_the_transformer_explorer_refuses_more_sizes_than_it_has_colours_for():
+    many = [{**record, "config": {**record["config"], "n_train": record["config"]["n_train"] + 1000 * k}}
+            for record in TRANSLATION_RECORDS for k in range(3)]  # six sizes
+    state = widgets.translation_sweep_state(many, d_model=8, n_train=100)
+    assert len(state["sizes"]) == 6
+    with pytest.raises(ValueError, match="at most 4 training-set sizes"):
+        widgets.TranslationSweepView(state, managed=False)

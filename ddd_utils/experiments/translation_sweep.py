@@ -228,8 +228,9 @@ def _initial_model(config: dict, data: Corpus) -> TranslationTransformer:
 
 
 def train_run(config: dict, data: Corpus, checkpoint: Path | None = None, progress: bool = False) -> dict:
-    """Train one run and return its history. `checkpoint` holds the run's state every `checkpoint_every` steps and
-    its history once finished; a call that finds this run's state there resumes (or returns) it."""
+    """Train one run and return its history; each step's batch is drawn uniformly, with replacement, from the
+    run's generator. `checkpoint` holds the run's state every `checkpoint_every` steps and its history once
+    finished; a call that finds this run's state there resumes (or returns) it."""
     saved = load_or_set_aside(checkpoint) if checkpoint is not None else None
     if saved is not None and saved["config"] == config and saved["step"] == config["steps"]:
         return saved["history"]
