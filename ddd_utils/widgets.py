@@ -464,6 +464,8 @@ def epoch_sweep_explorer(records: list[dict]):
 RANDOM_FEATURES_EXPLORER = random_features_experiment.RandomFeaturesConfig(n=100, n_test=400, max_ratio=10.0,
                                                                            num_grid=20, seeds=(0,))
 RANDOM_FEATURES_RIDGE_CHOICES = (0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)  # kernel units: (K + lam I) alpha = y
+RANDOM_FEATURES_MAX_N = 200  # the n slider's end; the N axis spans every grid it allows, so moving n keeps the frame
+RANDOM_FEATURES_N_LIMITS = (0.8, 1.25 * RANDOM_FEATURES_EXPLORER.max_ratio * RANDOM_FEATURES_MAX_N)
 
 
 @lru_cache(maxsize=64)
@@ -516,6 +518,7 @@ class RandomFeaturesView(View):
             threshold.set_xdata([state["n"]] * 2)
             current.set_xdata([N, N])
             _rescale(ax)
+            ax.set_xlim(*RANDOM_FEATURES_N_LIMITS)
         self.left.set_ylim(-0.02, 1.0)
         self.left.set_title(f"N = {N}: test error {curve.test_error[:, j].mean():.3f}, "
                             f"training error {curve.train_error[:, j].mean():.3f}", fontsize=9)
@@ -539,7 +542,7 @@ def random_features_explorer(num_features: int = 100, noise: float = 0.0, n: int
     controls = {
         "num_features": widgets.IntSlider(value=num_features, min=1, max=2000, description="features N"),
         "noise": widgets.FloatSlider(value=noise, min=0.0, max=0.5, step=0.05, description="label noise"),
-        "n": widgets.IntSlider(value=n, min=20, max=200, step=10, description="samples n"),
+        "n": widgets.IntSlider(value=n, min=20, max=RANDOM_FEATURES_MAX_N, step=10, description="samples n"),
         "lam": widgets.SelectionSlider(options=list(RANDOM_FEATURES_RIDGE_CHOICES), value=0.0, description="ridge"),
     }
     return _explorer(controls, random_features_state, RandomFeaturesView)
