@@ -23,6 +23,8 @@ FIRST_WORD = 3   # word ids start here in both languages
 
 @dataclass(frozen=True)
 class Grammar:
+    """The generated language's vocabulary (words per class) and the most adjectives a noun phrase takes."""
+
     nouns: int = 40
     verbs: int = 20
     adjectives: int = 20
@@ -41,6 +43,8 @@ class Grammar:
 
 @dataclass(frozen=True)
 class TranslationPairs:
+    """Sentence pairs of the generated task and the lexicon that produced their targets."""
+
     source: list[np.ndarray]  # word ids, no start or end token
     target: list[np.ndarray]  # word ids, no start or end token
     lexicon: np.ndarray       # lexicon[source id] = target id, for every id of the vocabulary

@@ -123,7 +123,8 @@ _JOB_FIELDS = ("dataset", "layers", "heads", "steps", "batch_size", "lr", "warmu
 
 @dataclass(frozen=True)
 class Corpus:
-    """Padded tensors of a task: training pairs (targets noisy) for the largest n_train, and the clean test pairs."""
+    """Padded tensors of a task: its training pairs (the generated task's with token noise in the targets), its
+    test pairs, and each language's vocabulary size."""
 
     source: torch.Tensor       # (N, S)
     target_in: torch.Tensor    # (N, T) [BOS, words]
