@@ -49,6 +49,11 @@ EXPLORERS = {
 }
 
 
+def plain(value):
+    """A slider value as the explorer passes it: numpy scalars (from np.arange) as Python numbers."""
+    return value.item() if hasattr(value, "item") else value
+
+
 def clear(caches) -> None:
     for cache in caches:
         cache.cache_clear()
@@ -60,7 +65,7 @@ def drag(live: widgets.LiveImage, state_of, caches, start: dict, slider: str, va
     live.png(state_of(**start))
     seconds, frames, previous = [], live.frame_draws, start
     for value in values:
-        setting = {**start, slider: value.item() if hasattr(value, "item") else value}
+        setting = {**start, slider: plain(value)}
         clear(caches)
         state_of(**previous)
         start_time = time.perf_counter()
@@ -112,7 +117,7 @@ def main() -> None:
                 seconds, frames = drag(live, state_of, caches, start, slider, values)
                 steps += seconds
                 redraws += frames
-            target = {**start, slider: values[-1].item() if hasattr(values[-1], "item") else values[-1]}
+            target = {**start, slider: plain(values[-1])}
             live = widgets.LiveImage(view_class(state_of(**start), managed=False))
             ours = float(np.median([jump(live, state_of, caches, start, target) for _ in range(args.repeats)]))
             baseline = float(np.median([jump_with_new_figure(view_class, state_of, caches, start, target)

@@ -16,7 +16,7 @@ from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullFormatter, NullLocator
+from matplotlib.ticker import NullLocator
 from PIL import Image
 
 from ddd_utils import plots, sweep_curves
@@ -424,7 +424,6 @@ class EpochSweepView(View):
         self.test.set_data(state["widths"], state["test_error"])
         self.train.set_data(state["widths"], state["train_error"])
         self.left.set_xticks(state["widths"], [f"{width:g}" for width in state["widths"]], fontsize=8)
-        self.left.xaxis.set_minor_formatter(NullFormatter())
         self.current_width.set_xdata([state["width"]] * 2)
         self.left.set_title(f"label noise {state['noise']:g}, n = {state['n_train']}: epoch {state['epoch']}",
                             fontsize=9)
