@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
 
 from ddd_utils import sweep_curves
 from ddd_utils.curves import describe_curve, series_text, wrapped
@@ -150,6 +151,13 @@ def double_descent_axes(ax: Axes, xlabel: str, ylabel: str, logx: bool = True, l
     if logy:
         ax.set_yscale("log")
     return ax
+
+
+def ticks_at(ax: Axes, values) -> None:
+    """Ticks on the x axis at exactly `values` (a sweep's widths, say), labelled as plain numbers: a log axis
+    spanning under two decades would otherwise label its minor ticks as crowded powers of ten."""
+    ax.set_xticks(list(values), labels=[f"{value:g}" for value in values])
+    ax.xaxis.set_minor_locator(NullLocator())
 
 
 def spread_note(center: str = "mean", spread: str = "iqr") -> str:

@@ -29,9 +29,10 @@ log = logging.getLogger(__name__)
 def make_optimizer(parameters: list[torch.nn.Parameter], recipe: Recipe, capturable: bool
                     ) -> torch.optim.Optimizer:
     """The recipe's optimizer; `capturable` keeps Adam's step count on the GPU, as a CUDA graph needs."""
-    if recipe.optimizer == "adam":
-        return torch.optim.Adam(parameters, lr=recipe.lr, weight_decay=recipe.weight_decay, foreach=True,
-                                capturable=capturable)
+    if recipe.optimizer in ("adam", "adamw"):
+        kind = torch.optim.Adam if recipe.optimizer == "adam" else torch.optim.AdamW
+        return kind(parameters, lr=recipe.lr, betas=recipe.betas, weight_decay=recipe.weight_decay, foreach=True,
+                    capturable=capturable)
     return torch.optim.SGD(parameters, lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay,
                            foreach=True)
 

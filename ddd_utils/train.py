@@ -26,7 +26,7 @@ from ddd_utils.models.stacked import Single, stack_models
 from ddd_utils.provenance import device_name, environment
 from ddd_utils.steps import Steps, epoch_table, per_example_loss
 
-OPTIMIZERS = ("adam", "sgd")
+OPTIMIZERS = ("adam", "adamw", "sgd")
 LOSSES = ("cross_entropy", "squared")
 
 
@@ -34,12 +34,13 @@ LOSSES = ("cross_entropy", "squared")
 class Recipe:
     """How a model is trained; the papers' recipes are named in RECIPES."""
 
-    optimizer: str = "adam"     # "adam" or "sgd"
+    optimizer: str = "adam"     # "adam", "adamw" (decoupled weight decay) or "sgd"
     lr: float = 1e-3            # learning rate
+    betas: tuple[float, float] = (0.9, 0.999)  # Adam's and AdamW's moment decay rates
     batch_size: int = 128       # examples per step
     epochs: int = 100           # full passes over the training set
     momentum: float = 0.9       # SGD only
-    weight_decay: float = 0.0   # L2 penalty folded into the optimizer
+    weight_decay: float = 0.0   # adam, sgd: an L2 penalty folded into the gradient; adamw: decoupled decay
     lr_drop_every: int = 0      # SGD step schedule: divide lr by 10 every this many epochs (0: constant)
     augment: bool = False       # random crop (4-pixel padding) and horizontal flip, for images only
     loss: str = "cross_entropy"  # or "squared": sum over classes of (output - one-hot label)^2 (Belkin et al.)
@@ -54,6 +55,8 @@ class Recipe:
         check_positive_int("batch_size", self.batch_size)
         check_positive_int("epochs", self.epochs)
         check_nonnegative("momentum", self.momentum)
+        if len(self.betas) != 2 or not all(0.0 <= beta < 1.0 for beta in self.betas):
+            raise ValueError(f"betas must be two numbers in [0, 1); got {self.betas!r}")
         check_nonnegative("weight_decay", self.weight_decay)
         check_positive_int("lr_drop_every", self.lr_drop_every, minimum=0)
 
@@ -218,7 +221,8 @@ def _check_labels_fit(models: Sequence[torch.nn.Module], datas: Sequence[TrainDa
                                  f"labels must be in [0, {classes})")
 
 
-HISTORY_KEYS = ("epoch", "train_error", "train_loss", "corrupted_error", "test_error", "test_loss", "seconds")
+HISTORY_KEYS = ("epoch", "train_error", "train_loss", "corrupted_error", "test_error", "test_loss", "weight_norm",
+                "seconds")
 
 
 def _metrics(train: Outcome, test: Outcome, corrupted: torch.Tensor) -> dict[str, float]:
@@ -230,16 +234,25 @@ def _metrics(train: Outcome, test: Outcome, corrupted: torch.Tensor) -> dict[str
             "test_error": test.wrong.float().mean().item(), "test_loss": test.loss.mean().item()}
 
 
-def _record_evaluation(histories: list[dict], epoch: int, seconds: float, stacks, group: _GroupData, loss: str
-                       ) -> None:
-    """Evaluate every stack on its models' training and test sets and append the epoch to each model's history."""
+@torch.no_grad()
+def _weight_norm(model: torch.nn.Module) -> float:
+    """The L2 norm of all of a model's parameters (what weight decay shrinks)."""
+    return torch.stack([parameter.float().square().sum() for parameter in model.parameters()]).sum().sqrt().item()
+
+
+def _record_evaluation(histories: list[dict], epoch: int, seconds: float, stacks, group: _GroupData, loss: str,
+                       models: Sequence[torch.nn.Module]) -> None:
+    """Evaluate every stack on its models' training and test sets and append the epoch to each model's history,
+    with each model's weight norm (read from `models`, into which the stacks' weights are copied first)."""
     for indices, stack in stacks:
         x_train, y_train, x_test, y_test = group.for_models(torch.tensor(indices, device=group.y_train.device))
         train = _evaluate_stack(stack, x_train, y_train, group.train_per_model, loss=loss)
         test = _evaluate_stack(stack, x_test, y_test, group.test_per_model, loss=loss)
+        stack.unstack_into([models[m] for m in indices])
         for j, m in enumerate(indices):
             row = _metrics(Outcome(train.wrong[j], train.loss[j]), Outcome(test.wrong[j], test.loss[j]),
                            group.corrupted[m])
+            row["weight_norm"] = _weight_norm(models[m])
             for name, value in {"epoch": epoch, **row, "seconds": seconds}.items():
                 histories[m][name].append(value)
 
@@ -302,7 +315,8 @@ def train_many(models: Sequence[torch.nn.Module], datas: Sequence[TrainData], re
             if epoch in eval_epochs:
                 if device.type == "cuda":
                     torch.cuda.synchronize(device)  # the clock must not run ahead of the queued steps
-                _record_evaluation(histories, epoch, time.perf_counter() - start, stacks, group, recipe.loss)
+                _record_evaluation(histories, epoch, time.perf_counter() - start, stacks, group, recipe.loss,
+                                   models)
             if checkpoint is not None and (epoch == recipe.epochs or (checkpoint_every and
                                                                       epoch % checkpoint_every == 0)):
                 checkpoints.save_atomically({

@@ -21,6 +21,9 @@ done
 # Chapter 6's Transformers are trained one at a time, not stacked: two processes of one thread each use two cores.
 python -m ddd_utils run translation_sweep --preset "$gpu_preset" --out "$runs/translation_sweep-$gpu_preset" \
   --executor process --workers 2
+# Chapter 7's grokking sweep: its AdamW steps of one weight decay stack, so two processes split the runs.
+python -m ddd_utils run grokking --preset "$gpu_preset" --out "$runs/grokking-$gpu_preset" --executor process \
+  --workers 2
 export DDD_RUNS_DIR="$runs"
 echo "building the book with presets '$presets' (CPU chapters/GPU chapters) into $out/_build/html"
 # --all: re-render every page, so that each page's navigation lists chapters added since the last build (executed

@@ -2,10 +2,11 @@
 # Every GPU check of the deep engine in one command, for a machine with a CUDA GPU: the GPU tests, the ResNet18-k and
 # CNN5 benchmarks, the MNIST-1D `full` preset through the command line, and chapter 5's sweep on its offline `cpu`
 # preset (its `full` preset needs CIFAR-10, which a machine without a network cannot download), and chapter 6's
-# Transformer sweep on its offline `cpu` preset (likewise: `full` needs IWSLT'14). Each step runs under its own timeout
+# Transformer sweep on its offline `cpu` preset (likewise: `full` needs IWSLT'14), and chapter 7's grokking sweep on
+# its `full` preset (generated data: the published modulus and horizon). Each step runs under its own timeout
 # (seconds below) and logs to $OUT/<step>.log (default ./gpu-logs); a step that fails does not stop the others.
 #   bash scripts/gpu_checks.sh [step ...]  # steps: tests resnet18 cnn5 stacking mnist1d_full vision_cpu
-#                                          #   translation_cpu (default: all)
+#                                          #   translation_cpu grokking_full (default: all)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-gpu-logs}"
@@ -54,12 +55,16 @@ EOF
       rm -rf "$runs/translation_cpu"
       step translation_cpu 300 "$python" -m ddd_utils run translation_sweep --preset cpu --out "$runs/translation_cpu"
       ;;
+    grokking_full)
+      rm -rf "$runs/grokking_full"
+      step grokking_full 420 "$python" -m ddd_utils run grokking --preset full --out "$runs/grokking_full"
+      ;;
     *) echo "unknown step $1" >&2; return 2 ;;
   esac
 }
 
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu.txt"
 "$python" -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)" | tee -a "$out/gpu.txt"
-for name in "${@:-tests resnet18 cnn5 stacking mnist1d_full vision_cpu translation_cpu}"; do
+for name in "${@:-tests resnet18 cnn5 stacking mnist1d_full vision_cpu translation_cpu grokking_full}"; do
   for each in $name; do run_step "$each"; done
 done

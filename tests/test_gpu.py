@@ -126,3 +126,15 @@ def test_gpu_and_cpu_runs_of_one_job_agree_within_seed_noise():
         errors[device] = torch.tensor([h["test_error"][-1] for h in histories]).view(2, 4)  # (width, seed)
     spread = errors["cpu"].std(dim=1) / 2 + 0.01  # standard error over 4 seeds, plus a floor
     assert (errors["cpu"].mean(dim=1) - errors["cuda"].mean(dim=1)).abs().le(3 * spread).all(), errors
+
+
+def test_the_grokking_sweep_trains_full_batch_adamw_from_cuda_graphs(caplog):
+    from ddd_utils.experiments import grokking
+
+    config = grokking.PRESETS["smoke"]
+    job = grokking.run_configs(config)
+    histories = grokking.run(job)
+    assert "capture failed" not in caplog.text
+    for run, history in zip(job, histories, strict=True):
+        assert history["devices"][0][1].startswith("cuda") and len(history["weight_norm"]) == len(history["epoch"])
+        assert history["train_loss"][-1] < history["train_loss"][0], run

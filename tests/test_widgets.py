@@ -73,6 +73,9 @@ CASES = {
     "translation": (lambda **kw: widgets.translation_sweep_state(TRANSLATION_RECORDS, **kw),
                     widgets.TranslationSweepView, {"d_model": 8, "n_train": 100}, {"d_model": 32, "n_train": 200},
                     {"d_model": 16}),
+    "pattern_speeds": (widgets.pattern_speeds_state, widgets.PatternSpeedsView,
+                       {"slow_speed": 0.01, "fast_speed": 1.0, "fast": 180, "noise": 0.0},
+                       {"slow_speed": 0.1, "fast_speed": 0.3, "fast": 100, "noise": 0.2, "decay": 1e-3}, {"fast": 190}),
 }
 
 
