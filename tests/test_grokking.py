@@ -10,6 +10,7 @@ import torch
 
 from ddd_utils.data import modular
 from ddd_utils.experiments import grokking
+from ddd_utils.models.arithmetic_transformer import ArithmeticTransformer
 from ddd_utils.steps import make_optimizer
 from ddd_utils.sweep import run_sweep
 from ddd_utils.train import Recipe, log_spaced_epochs, train
@@ -80,7 +81,7 @@ def test_bad_betas_are_refused():
 
 def test_the_history_records_the_weight_norm_of_the_trained_model():
     data = modular.modular_data(5, "add", 0.6, seed=0)
-    model = grokking.initial_model(5, 8, seed=0)
+    model = grokking.initial_model({"model": "mlp", "modulus": 5}, 8, seed=0)
     history = train(model, data, Recipe(optimizer="adamw", lr=1e-2, weight_decay=1.0, batch_size=15, epochs=5),
                     seed=0)
     norm = math.sqrt(sum(parameter.square().sum().item() for parameter in model.parameters()))
@@ -99,7 +100,9 @@ def test_run_configs_hold_the_width_grid_and_the_controls_once():
 @pytest.mark.parametrize("change, name", [({"modulus": 1}, "modulus"), ({"operation": "mul"}, "operation"),
                                           ({"train_fraction": 1.0}, "train_fraction"), ({"widths": (0,)}, "width"),
                                           ({"control_decays": (-1.0,)}, "weight_decay"), ({"steps": 0}, "steps"),
-                                          ({"lr": 0.0}, "lr"), ({"seeds": ()}, "seeds")])
+                                          ({"lr": 0.0}, "lr"), ({"seeds": ()}, "seeds"), ({"model": "cnn"}, "model"),
+                                          ({"batch_size": -1}, "batch_size"),
+                                          ({"model": "transformer", "widths": (30,)}, "multiple of heads")])
 def test_bad_configs_are_refused_naming_the_parameter(change, name):
     with pytest.raises(ValueError, match=name):
         grokking.GrokkingConfig(**change)
@@ -113,15 +116,52 @@ def test_the_sweep_trains_every_run_and_stacked_seeds_match_a_run_alone(tmp_path
     data = modular.modular_data(alone["modulus"], alone["operation"], alone["train_fraction"], alone["seed"])
     recipe = Recipe(optimizer="adamw", lr=alone["lr"], betas=tuple(alone["betas"]),
                     weight_decay=alone["weight_decay"], batch_size=len(data.y_train), epochs=alone["steps"])
-    history = train(grokking.initial_model(alone["modulus"], alone["width"], alone["seed"]), data, recipe,
+    history = train(grokking.initial_model(alone, alone["width"], alone["seed"]), data, recipe,
                     seed=alone["seed"], eval_epochs=log_spaced_epochs(alone["steps"], alone["eval_count"]))
+    assert records[0]["history"]["step"] == history["epoch"]  # full batch: one step per pass
     np.testing.assert_allclose(history["train_loss"], records[0]["history"]["train_loss"], rtol=1e-4)
     assert not list(tmp_path.rglob("*.pt"))
 
 
 def test_grokking_and_memorised_steps_read_the_first_crossing():
-    history = {"epoch": [1, 10, 100, 1000], "test_error": [1.0, 0.95, 0.5, 0.05],
+    history = {"step": [1, 10, 100, 1000], "test_error": [1.0, 0.95, 0.5, 0.05],
                "train_error": [0.9, 0.0, 0.0, 0.0]}
     assert grokking.grokking_step(history) == 1000 and grokking.memorised_step(history) == 10
     assert math.isnan(grokking.grokking_step(history, level=0.99))
 
+
+
+def test_equations_as_tokens_name_both_operands_the_operation_and_equals():
+    data = modular.modular_data(7, "add", 0.5, seed=1, inputs="tokens")
+    tokens = data.x_train
+    assert tokens.shape[1] == modular.EQUATION_LENGTH and tokens.dtype == torch.int64
+    assert torch.equal((tokens[:, 0] + tokens[:, 2]) % 7, data.y_train)
+    assert tokens[:, 1].eq(7).all() and tokens[:, 3].eq(8).all()
+    with pytest.raises(ValueError, match="inputs"):
+        modular.modular_data(7, "add", 0.5, seed=1, inputs="words")
+
+
+def test_the_transformer_reads_equations_causally_and_refuses_bad_shapes():
+    model = ArithmeticTransformer(7, d_model=16, layers=2, heads=4).eval()
+    tokens = modular.equation_tokens(np.array([1, 2]), np.array([3, 4]), 7)
+    assert model(tokens).shape == (2, 7)
+    with torch.no_grad():  # causal: the first position's state ignores the later tokens
+        first = model.blocks(model.tokens(tokens) + model.positions, mask=model.causal_mask, is_causal=True)[:, 0]
+        changed = tokens.clone()
+        changed[:, 2] = 0
+        again = model.blocks(model.tokens(changed) + model.positions, mask=model.causal_mask, is_causal=True)[:, 0]
+    torch.testing.assert_close(first, again)
+    with pytest.raises(ValueError, match="tokens"):
+        model(tokens[:, :3])
+    with pytest.raises(ValueError, match="multiple of heads"):
+        ArithmeticTransformer(7, d_model=18, heads=4)
+
+
+def test_a_batched_transformer_sweep_counts_optimizer_steps(tmp_path):
+    config = grokking.GrokkingConfig(modulus=7, model="transformer", widths=(8,), control_width=8,
+                                     control_decays=(), steps=12, batch_size=8, eval_count=4, checkpoint_every=4)
+    (record,) = run_sweep(grokking.run, grokking.run_configs(config), tmp_path, progress=False)
+    history = record["history"]
+    # 24 training equations in batches of 8: 3 steps per pass, so 12 steps are 4 passes
+    assert history["epoch"][-1] == 4 and history["step"][-1] == 12
+    assert history["train_loss"][-1] < history["train_loss"][0]

@@ -46,3 +46,15 @@ def test_one_row_by_default_with_no_overlay():
                                    "test")
     assert len(fig.axes) == 2 and all("label noise" in ax.get_title() for ax in fig.axes)
     plt.close(fig)
+
+
+def test_ticks_at_puts_plain_labels_at_the_widths_and_no_minor_ticks_on_a_log_axis():
+    fig, ax = plt.subplots()
+    ax.set_xscale("log")
+    ax.plot([16, 512], [1, 2])
+    plots.ticks_at(ax, [16, 32, 512])
+    fig.canvas.draw()
+    assert list(ax.get_xticks()) == [16, 32, 512]
+    assert [label.get_text() for label in ax.get_xticklabels()] == ["16", "32", "512"]
+    assert len(ax.xaxis.get_minorticklocs()) == 0
+    plt.close(fig)

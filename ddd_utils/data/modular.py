@@ -10,6 +10,8 @@ from ddd_utils._checks import check_positive_int
 from ddd_utils.train import TrainData
 
 OPERATIONS = ("add", "subtract", "divide")
+INPUTS = ("one_hot", "tokens")  # how an equation is shown to a model: an MLP's one-hot pair, a Transformer's tokens
+EQUATION_LENGTH = 4  # tokens of "a o b =": a, the operation, b, "="
 
 
 def _is_prime(p: int) -> bool:
@@ -55,9 +57,20 @@ def one_hot_pairs(a: np.ndarray, b: np.ndarray, modulus: int) -> torch.Tensor:
     return torch.cat([eye[torch.from_numpy(a)], eye[torch.from_numpy(b)]], dim=1)
 
 
-def modular_data(modulus: int, operation: str, train_fraction: float, seed: int) -> TrainData:
-    """The table split by `seed`, as one-hot inputs and integer labels (no label noise: `corrupted` is all False)."""
+def equation_tokens(a: np.ndarray, b: np.ndarray, modulus: int) -> torch.Tensor:
+    """Token ids (N, 4) of "a o b =": numbers are their own ids 0..p-1, the operation is p and "=" is p + 1."""
+    a, b = torch.from_numpy(a.astype(np.int64)), torch.from_numpy(b.astype(np.int64))
+    return torch.stack([a, torch.full_like(a, modulus), b, torch.full_like(a, modulus + 1)], dim=1)
+
+
+def modular_data(modulus: int, operation: str, train_fraction: float, seed: int, inputs: str = "one_hot"
+                 ) -> TrainData:
+    """The table split by `seed`, with `inputs` "one_hot" (`one_hot_pairs`) or "tokens" (`equation_tokens`) and
+    integer labels (no label noise: `corrupted` is all False)."""
+    if inputs not in INPUTS:
+        raise ValueError(f"inputs must be one of {INPUTS}; got {inputs!r}")
     a, b, c = table(modulus, operation)
     train, test = split(len(c), train_fraction, seed)
-    x, labels = one_hot_pairs(a, b, modulus), torch.from_numpy(c.astype(np.int64))
+    x = one_hot_pairs(a, b, modulus) if inputs == "one_hot" else equation_tokens(a, b, modulus)
+    labels = torch.from_numpy(c.astype(np.int64))
     return TrainData(x[train], labels[train], torch.zeros(len(train), dtype=torch.bool), x[test], labels[test])

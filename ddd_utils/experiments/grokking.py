@@ -1,7 +1,9 @@
 """Grokking on modular arithmetic (Power et al. 2022), model-wise too (Davies et al. 2023): a resumable sweep.
 
-Every run trains one MLP on one-hot pairs (a, b) -> a o b mod p, full batch with AdamW, for a fixed number of
-steps, and records at log-spaced steps its train and test error and loss and its weight norm. Two kinds of run:
+Every run trains one model to answer a o b mod p with AdamW for a fixed number of steps (full batch, or in
+batches), and records at log-spaced steps its train and test error and loss and its weight norm. The model is an
+MLP on one-hot pairs (width: hidden units) or the papers' decoder-only Transformer on the tokens "a o b ="
+(width: d_model). Two kinds of run:
 the width grid at `weight_decay` (model-wise grokking: which widths generalise within the budget), and control runs
 at one width with each of `control_decays` (what weight decay does). A seed fixes the split of the table and the
 initialisation, so that the widths of one seed see the same training equations.
@@ -20,10 +22,12 @@ from ddd_utils._checks import check_nonnegative, check_positive_int
 from ddd_utils.blas import spare_one_core
 from ddd_utils.data.modular import OPERATIONS, modular_data
 from ddd_utils.models import MLP
+from ddd_utils.models.arithmetic_transformer import ArithmeticTransformer
 from ddd_utils.sweep import shared_settings
 from ddd_utils.train import Recipe, TrainData, train_width_sweep
 
 GROKKED = 0.9  # test accuracy that counts as generalised: the step where it is first reached is the grokking step
+MODELS = ("mlp", "transformer")
 
 
 @dataclass(frozen=True)
@@ -31,12 +35,16 @@ class GrokkingConfig:
     modulus: int = 59                   # p: labels are residues mod p
     operation: str = "add"              # "add", "subtract" or "divide" (data.modular.OPERATIONS)
     train_fraction: float = 0.5         # share of the p^2 equations trained on
-    widths: tuple[int, ...] = (32, 64, 128, 256, 512)  # hidden units of the MLP 2p-h-p (the model-wise grid)
+    model: str = "mlp"                  # "mlp": 2p-h-p on one-hot pairs; "transformer": ArithmeticTransformer
+    widths: tuple[int, ...] = (32, 64, 128, 256, 512)  # hidden units h, or d_model (the model-wise grid)
     weight_decay: float = 1.0           # AdamW's decoupled weight decay for the width grid
     control_width: int = 256            # the width of the control runs
     control_decays: tuple[float, ...] = (0.0,)  # weight decays of the control runs
     seeds: tuple[int, ...] = (0,)       # split of the table and initialisation
-    steps: int = 3000                   # full-batch AdamW steps
+    steps: int = 3000                   # AdamW steps
+    batch_size: int = 0                 # equations per step; 0: the whole training set (full batch)
+    layers: int = 2                     # transformer only: blocks
+    heads: int = 4                      # transformer only: attention heads (every width a multiple of it)
     lr: float = 1e-3                    # AdamW's learning rate, constant
     betas: tuple[float, float] = (0.9, 0.98)  # AdamW's moment decay rates (Power et al.)
     eval_count: int = 60                # log-spaced steps at which the history is recorded
@@ -46,14 +54,21 @@ class GrokkingConfig:
         check_positive_int("modulus", self.modulus, minimum=2)
         if self.operation not in OPERATIONS:
             raise ValueError(f"operation must be one of {OPERATIONS}; got {self.operation!r}")
+        if self.model not in MODELS:
+            raise ValueError(f"model must be one of {MODELS}; got {self.model!r}")
         if not 0.0 < self.train_fraction < 1.0:
             raise ValueError(f"train_fraction must be in (0, 1); got {self.train_fraction!r}")
         for width in (*self.widths, self.control_width):
             check_positive_int("width", width)
         for decay in (self.weight_decay, *self.control_decays):
             check_nonnegative("weight_decay", decay)
-        for name in ("steps", "eval_count"):
+        for name in ("steps", "eval_count", "layers", "heads"):
             check_positive_int(name, getattr(self, name))
+        check_positive_int("batch_size", self.batch_size, minimum=0)
+        if self.model == "transformer":
+            for width in (*self.widths, self.control_width):
+                if width % self.heads:
+                    raise ValueError(f"width (d_model) must be a multiple of heads = {self.heads}; got {width}")
         check_positive_int("checkpoint_every", self.checkpoint_every, minimum=0)
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0; got {self.lr!r}")
@@ -61,18 +76,19 @@ class GrokkingConfig:
             raise ValueError("seeds must hold at least one seed")
 
 
-# Power et al. (2022) and Davies et al. (2023): p = 97, a 2-layer Transformer (width 128, 4 heads), AdamW lr 1e-3,
-# betas (0.9, 0.98), weight decay 1, batch 512, 1e5 steps. This sweep keeps their modulus, optimizer and horizon
-# but trains an MLP on one-hot pairs, full batch (see the chapter).
+# Power et al. (2022) and Davies et al. (2023): p = 97, a 2-layer decoder-only Transformer (d_model 128, 4 heads),
+# AdamW lr 1e-3, betas (0.9, 0.98), weight decay 1, batch 512, up to 1e5 steps. `paper` is that recipe with
+# d_model as the model-wise knob; `full` the same with a shorter horizon; `cpu` an MLP stand-in (see the chapter).
 PRESETS = {
     "smoke": GrokkingConfig(modulus=11, widths=(16, 64), control_width=64, steps=40, eval_count=8,
                             checkpoint_every=10),
     # p = 59 and 3x the published learning rate: wide MLPs generalise within 3,000 steps on 2 cores.
     "cpu": GrokkingConfig(modulus=59, widths=(16, 32, 64, 128, 256, 512), seeds=(0, 1, 2), steps=3000, lr=3e-3),
-    "full": GrokkingConfig(modulus=97, widths=(16, 32, 64, 128, 256, 512, 1024), seeds=(0, 1, 2), steps=20000,
-                           eval_count=80, checkpoint_every=2000),
-    "paper": GrokkingConfig(modulus=97, widths=(16, 32, 64, 128, 256, 512, 1024, 2048), seeds=(0, 1, 2, 3, 4),
-                            steps=100000, eval_count=100, checkpoint_every=5000),
+    "full": GrokkingConfig(modulus=97, model="transformer", widths=(8, 16, 32, 64, 128, 256), control_width=128,
+                           seeds=(0, 1, 2), steps=20000, batch_size=512, eval_count=80, checkpoint_every=2000),
+    "paper": GrokkingConfig(modulus=97, model="transformer", widths=(8, 16, 32, 64, 128, 256, 512),
+                            control_width=128, seeds=(0, 1, 2, 3, 4), steps=100000, batch_size=512, eval_count=100,
+                            checkpoint_every=5000),
 }
 
 # Wall time of each preset through the command line, and where it was measured; "unmeasured" where it was not.
@@ -96,16 +112,29 @@ def run_configs(config: GrokkingConfig) -> list[dict]:
     return [{**shared, "width": width, "weight_decay": decay, "seed": seed} for width, decay, seed in runs]
 
 
-# Config fields every run of one job must share: the task and the training recipe (bar the weight decay).
-_JOB_FIELDS = ("modulus", "operation", "train_fraction", "steps", "lr", "betas", "eval_count", "checkpoint_every")
+# Config fields every run of one job must share: the task, the model family and the training recipe (bar the
+# weight decay).
+_JOB_FIELDS = ("modulus", "operation", "train_fraction", "model", "steps", "batch_size", "layers", "heads", "lr",
+               "betas", "eval_count", "checkpoint_every")
 
 
-def initial_model(modulus: int, width: int, seed: int) -> MLP:
-    """A run's MLP 2p-width-p with PyTorch's default initialisation, drawn from its own seed (the global random
-    state is left as it was)."""
+def initial_model(settings: dict, width: int, seed: int) -> torch.nn.Module:
+    """A run's model (`settings` holds the config's model, modulus, layers and heads) with PyTorch's default
+    initialisation, drawn from its own seed (the global random state is left as it was)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return MLP(2 * modulus, width, modulus)
+        if settings["model"] == "transformer":
+            return ArithmeticTransformer(settings["modulus"], width, settings["layers"], settings["heads"])
+        return MLP(2 * settings["modulus"], width, settings["modulus"])
+
+
+def grokking_recipe(settings: dict, weight_decay: float, n_train: int) -> Recipe:
+    """AdamW with the config's learning rate and betas. The engine counts passes over the training set ("epochs");
+    with full batches (batch_size 0) a pass is one step, in batches `steps` is rounded up to whole passes."""
+    batch = settings["batch_size"] or n_train
+    passes = -(-settings["steps"] // -(-n_train // batch))
+    return Recipe(optimizer="adamw", lr=settings["lr"], betas=tuple(settings["betas"]), weight_decay=weight_decay,
+                  batch_size=batch, epochs=passes)
 
 
 @spare_one_core
@@ -122,17 +151,20 @@ def run(job: list[dict], checkpoint: Path | None = None, progress: bool = False)
         for i in members:
             seed = job[i]["seed"]
             if seed not in datas:
-                datas[seed] = modular_data(shared["modulus"], shared["operation"], shared["train_fraction"],
-                                           seed).to(device)
-        recipe = Recipe(optimizer="adamw", lr=shared["lr"], betas=tuple(shared["betas"]), weight_decay=decay,
-                        batch_size=len(datas[job[members[0]]["seed"]].y_train), epochs=shared["steps"])
-        models = [initial_model(shared["modulus"], job[i]["width"], job[i]["seed"]).to(device) for i in members]
+                datas[seed] = modular_data(shared["modulus"], shared["operation"], shared["train_fraction"], seed,
+                                           inputs="tokens" if shared["model"] == "transformer" else "one_hot"
+                                           ).to(device)
+        n_train = len(datas[job[members[0]]["seed"]].y_train)
+        recipe = grokking_recipe(shared, decay, n_train)
+        steps_per_pass = -(-n_train // recipe.batch_size)
+        models = [initial_model(shared, job[i]["width"], job[i]["seed"]).to(device) for i in members]
         trained = train_width_sweep(models, [datas[job[i]["seed"]] for i in members], recipe,
                                     [job[i]["seed"] for i in members], shared["eval_count"],
                                     None if checkpoint is None else checkpoint.with_name(
                                         f"{checkpoint.stem}-decay{part}.pt"),
-                                    shared["checkpoint_every"], progress)
+                                    -(-shared["checkpoint_every"] // steps_per_pass), progress)
         for i, history in zip(members, trained, strict=True):
+            history["step"] = [epoch * steps_per_pass for epoch in history["epoch"]]  # optimizer steps taken
             histories[i] = history
     return histories
 
@@ -141,11 +173,11 @@ def grokking_step(history: dict, level: float = GROKKED) -> float:
     """The first recorded step at which test accuracy reaches `level` (nan if it never does)."""
     accuracy = 1.0 - np.asarray(history["test_error"])
     reached = np.flatnonzero(accuracy >= level)
-    return float(history["epoch"][reached[0]]) if reached.size else float("nan")
+    return float(history["step"][reached[0]]) if reached.size else float("nan")
 
 
 def memorised_step(history: dict, level: float = 0.99) -> float:
     """The first recorded step at which training accuracy reaches `level` (nan if it never does)."""
     accuracy = 1.0 - np.asarray(history["train_error"])
     reached = np.flatnonzero(accuracy >= level)
-    return float(history["epoch"][reached[0]]) if reached.size else float("nan")
+    return float(history["step"][reached[0]]) if reached.size else float("nan")
