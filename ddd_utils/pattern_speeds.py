@@ -12,7 +12,10 @@ Gradient flow from w = 0 on L(w) = |X w - y|^2 / (2 n) + decay |w|^2 / 2 is line
 H = X^T X / n + decay I = V diag(h) V^T and g = X^T y / n,
     w(t) = V diag((1 - exp(-h t)) / h) V^T g        ((1 - exp(-h t)) / h -> t where h = 0).
 Test error is the population mean square error of w(t), exact for Gaussian inputs:
-    test MSE = |s_slow w_slow - beta|^2 + s_fast^2 |w_fast|^2 + noise.
+    test MSE = |s_slow w_slow - beta_slow|^2 + |s_fast w_fast - beta_fast|^2 + noise
+(beta_fast = 0 unless `fast_signal` gives the fast pattern part of the signal: Heckel and Yilmaz's two-scale
+teacher, where the same formula gives epoch-wise double descent from label noise). Gradient descent with step lr
+is exact too: replace (1 - exp(-h t)) / h by (1 - (1 - lr h)^k) / h after k steps.
 Errors are reported relative to Var(y) = 1 + noise, the error of predicting 0. So the toy shows, from one formula,
 plain learning (test follows train), epoch-wise double descent (test worsens while the fast pattern is fitted, then
 recovers) and grokking (train fitted long before test).
@@ -39,6 +42,7 @@ class PatternSpeeds:
     fast_scale: float = 1.0  # s_fast: the fast pattern at rate ~ s_fast^2
     noise: float = 0.0      # variance of the label noise
     decay: float = 0.0      # weight decay (an L2 penalty decay |w|^2 / 2 in the loss)
+    fast_signal: float = 0.0  # share of the teacher's |beta|^2 = 1 on the fast pattern (0: it only memorises)
 
     def __post_init__(self):
         check_positive_int("n", self.n)
@@ -50,6 +54,10 @@ class PatternSpeeds:
                 raise ValueError(f"{name} must be a finite number > 0; got {value!r}")
         check_nonnegative("noise", self.noise)
         check_nonnegative("decay", self.decay)
+        if not 0.0 <= self.fast_signal <= 1.0:
+            raise ValueError(f"fast_signal must be in [0, 1] (a share of the signal); got {self.fast_signal!r}")
+        if self.fast_signal > 0 and self.fast == 0:
+            raise ValueError("fast_signal > 0 needs a fast pattern: fast must be >= 1")
 
 
 @dataclass(frozen=True)
@@ -68,7 +76,8 @@ class Dynamics:
 
 @dataclass(frozen=True)
 class Problem:
-    """One drawn training set: the design X (n, slow + fast), targets y, and the teacher beta."""
+    """One drawn training set: the design X (n, slow + fast), targets y, and the teacher beta on the unscaled
+    patterns (z, xi), with |beta| = 1."""
 
     config: PatternSpeeds
     X: np.ndarray
@@ -82,20 +91,24 @@ def draw(config: PatternSpeeds, seed: int = 0) -> Problem:
     dynamics, not the slow pattern or the labels' draw."""
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((config.n, config.slow))
-    beta = rng.standard_normal(config.slow)
-    beta /= np.linalg.norm(beta)
+    beta_slow = rng.standard_normal(config.slow)
+    beta_slow *= np.sqrt(1.0 - config.fast_signal) / np.linalg.norm(beta_slow)
     noise = np.sqrt(config.noise) * rng.standard_normal(config.n)
-    xi = rng.standard_normal((config.n, config.fast))  # last: the slow pattern and labels do not depend on `fast`
+    xi = rng.standard_normal((config.n, config.fast))  # after the slow pattern and the noise: they keep their draw
+    beta_fast = rng.standard_normal(config.fast)
+    if config.fast_signal > 0:
+        beta_fast *= np.sqrt(config.fast_signal) / np.linalg.norm(beta_fast)
+    else:
+        beta_fast[:] = 0.0
     X = np.hstack([config.slow_scale * z, config.fast_scale * xi])
-    return Problem(config, X, z @ beta + noise, beta)
+    return Problem(config, X, z @ beta_slow + xi @ beta_fast + noise, np.concatenate([beta_slow, beta_fast]))
 
 
 def _population_mse(problem: Problem, w: np.ndarray) -> np.ndarray:
     """Exact test MSE of the weights `w` (..., slow + fast) on fresh Gaussian inputs with noisy labels."""
     config = problem.config
-    slow_error = config.slow_scale * w[..., :config.slow] - problem.beta
-    fast_part = config.fast_scale ** 2 * np.sum(w[..., config.slow:] ** 2, axis=-1)
-    return np.sum(slow_error ** 2, axis=-1) + fast_part + config.noise
+    scales = np.repeat([config.slow_scale, config.fast_scale], [config.slow, config.fast])
+    return np.sum((scales * w - problem.beta) ** 2, axis=-1) + config.noise
 
 
 def gradient_flow(problem: Problem, times: np.ndarray) -> Dynamics:
@@ -112,6 +125,27 @@ def gradient_flow(problem: Problem, times: np.ndarray) -> Dynamics:
     gain = np.where(h > 0, -np.expm1(-ht) / np.where(h > 0, h, 1.0), times[:, None])
     weights = (gain * coordinates) @ V.T  # (len(times), slow + fast)
     return dynamics_of(problem, times, weights)
+
+
+def gradient_descent(problem: Problem, steps: np.ndarray, lr: float) -> Dynamics:
+    """The exact trajectory of gradient descent from w = 0 with step `lr` after each of `steps` (integers >= 0);
+    `lr` must be below 2 / (largest curvature), where the iteration is stable. The Dynamics' times are the steps."""
+    steps = np.asarray(steps)
+    if steps.ndim != 1 or not np.issubdtype(steps.dtype, np.integer) or np.any(steps < 0):
+        raise ValueError("steps must be a 1-D array of integers >= 0")
+    X, y, n = problem.X, problem.y, problem.config.n
+    h, V = np.linalg.eigh(X.T @ X / n + problem.config.decay * np.eye(X.shape[1]))
+    h = np.clip(h, 0.0, None)
+    if not 0 < lr < 2 / h.max():
+        raise ValueError(f"lr must be in (0, 2 / largest curvature) = (0, {2 / h.max():.4g}) for gradient descent "
+                         f"to converge; got {lr!r}")
+    k, base = steps.astype(np.float64)[:, None], 1.0 - lr * h
+    with np.errstate(invalid="ignore", divide="ignore"):  # each branch is used only where it is valid
+        # 1 - base^k: through expm1/log1p where base > 0 (accurate when lr h is tiny), as a power where it is not
+        shrunk = np.where(base > 0, -np.expm1(k * np.log1p(-lr * h)), 1.0 - np.power(base, k))
+        gain = np.where(h > 0, shrunk / np.where(h > 0, h, 1.0), lr * k)
+    weights = (gain * (V.T @ (X.T @ y / n))) @ V.T
+    return dynamics_of(problem, steps.astype(np.float64), weights)
 
 
 def dynamics_of(problem: Problem, times: np.ndarray, weights: np.ndarray) -> Dynamics:
@@ -149,6 +183,16 @@ def race(dynamics: Dynamics, level: float = 0.1) -> dict[str, float]:
     fitted, generalised = first_time(times, -train, -level), first_time(times, -test, -level)
     return {"fitted": fitted, "generalised": generalised, "delay": generalised / fitted,
             "peak": float(test.max()), "peak_time": float(times[np.argmax(test)])}
+
+
+def bump(values: np.ndarray) -> float:
+    """The height of a rise that falls again (a double descent's bump): at each point the smaller of its excess
+    over the lowest value before it and over the lowest value after it, at its largest. 0 for a curve that only
+    falls, or falls and then only rises (plain overfitting)."""
+    values = np.asarray(values, dtype=np.float64)
+    before = np.minimum.accumulate(values)
+    after = np.minimum.accumulate(values[::-1])[::-1]
+    return float(np.max(np.minimum(values - before, values - after)))
 
 
 def regime_map(base: PatternSpeeds, speed_ratios, fast_sizes, seed: int = 0, points: int = 200

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 from PIL import Image
 
-from ddd_utils import pattern_speeds, plots, sweep_curves
+from ddd_utils import plots, sweep_curves
 from ddd_utils.experiments import linear_regression, polynomial
 from ddd_utils.experiments import random_features as random_features_experiment
 from ddd_utils.theory import min_norm_risk
@@ -623,80 +623,3 @@ def translation_sweep_explorer(records: list[dict]):
     return _explorer(controls, lambda d_model, n_train: translation_sweep_state(records, d_model, n_train),
                      TranslationSweepView, rows=(2,))
 
-
-# Chapter 7's toy: one fixed time axis for every setting (the sliders' timescales all fall inside it), so that a
-# move redraws the curves only.
-PATTERN_TIMES = np.logspace(-2, 7, 300)
-PATTERN_SPEEDS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0)  # a pattern's learning speed, s^2
-PATTERN_DECAYS = (0.0, 1e-4, 1e-3, 1e-2, 0.1)
-
-
-def pattern_speeds_state(slow_speed: float, fast_speed: float, fast: int, noise: float, decay: float = 0.0,
-                         seed: int = 0) -> dict:
-    """The toy model's exact gradient flow for one slider setting (speeds are the patterns' scales squared)."""
-    config = pattern_speeds.PatternSpeeds(fast=fast, slow_scale=float(np.sqrt(slow_speed)),
-                                          fast_scale=float(np.sqrt(fast_speed)), noise=noise, decay=decay)
-    return {"config": config, "dynamics": pattern_speeds.gradient_flow(pattern_speeds.draw(config, seed),
-                                                                       PATTERN_TIMES)}
-
-
-class PatternSpeedsView(View):
-    """Left: train and test error (relative to predicting 0) over time, with the patterns' timescales marked.
-    Right: how much each pattern contributes to predictions on new inputs."""
-
-    def build(self) -> None:
-        self.left, self.right = self.fig.subplots(1, 2)
-        (self.train,) = self.left.plot([], [], color="C1", label="train")
-        (self.test,) = self.left.plot([], [], color="C0", label="test")
-        self.fast_time = self.left.axvline(1, color="C1", linestyle=":", label="1 / fast speed")
-        self.slow_time = self.left.axvline(1, color="C0", linestyle=":", label="1 / slow speed")
-        plots.double_descent_axes(self.left, "time t (gradient flow)", "MSE / Var(y)")
-        (self.slow_part,) = self.right.plot([], [], color="C0", label="slow pattern (generalises)")
-        (self.fast_part,) = self.right.plot([], [], color="C1", label="fast pattern (memorises)")
-        plots.double_descent_axes(self.right, "time t (gradient flow)", "its part of a prediction (std)", logy=False)
-        _legend_below(self.left, columns=4)
-        _legend_below(self.right)
-
-    def update(self, state: dict) -> None:
-        config, dynamics = state["config"], state["dynamics"]
-        floor = 1e-4  # errors below this (a noise-free fit converging) are drawn at it
-        self.train.set_data(dynamics.times, np.maximum(dynamics.train_mse / dynamics.label_variance, floor))
-        self.test.set_data(dynamics.times, np.maximum(dynamics.test_mse / dynamics.label_variance, floor))
-        self.fast_time.set_xdata([1 / config.fast_scale ** 2] * 2)
-        self.slow_time.set_xdata([1 / config.slow_scale ** 2] * 2)
-        self.slow_part.set_data(dynamics.times, dynamics.slow_part)
-        self.fast_part.set_data(dynamics.times, dynamics.fast_part)
-        peak = float(np.max(dynamics.test_mse) / dynamics.label_variance)
-        self.left.set_title(f"highest test error {peak:.3g} x Var(y)", fontsize=9)
-        self.right.set_title(f"n = {config.n}; slow pattern {config.slow} dims, fast pattern {config.fast}",
-                             fontsize=9)
-        decay = f", weight decay {config.decay:g}" if config.decay else ""
-        self.fig.suptitle(f"speeds: slow {config.slow_scale ** 2:g}, fast {config.fast_scale ** 2:g}; label "
-                          f"noise {config.noise:g}{decay}", fontsize=10)
-        _rescale(self.left)
-        top = np.ceil(max(dynamics.slow_part.max(), dynamics.fast_part.max(), 1.0))  # whole units: a stable frame
-        self.right.set_xlim(self.left.get_xlim())
-        self.right.set_ylim(-0.05 * top, 1.05 * top)
-
-
-def draw_pattern_speeds_state(state: dict) -> Figure:
-    """Chapter 7's explorer figure for one setting, as a static figure."""
-    return PatternSpeedsView(state).fig
-
-
-def pattern_speeds_explorer(slow_speed: float = 0.01, fast_speed: float = 1.0, fast: int = 180,
-                            noise: float = 0.0):
-    """Sliders for the two patterns' learning speeds, the fast pattern's size, the label noise and weight decay."""
-    import ipywidgets as widgets
-
-    n = pattern_speeds.PatternSpeeds().n
-    controls = {
-        "slow_speed": widgets.SelectionSlider(options=list(PATTERN_SPEEDS), value=slow_speed,
-                                              description="slow speed"),
-        "fast_speed": widgets.SelectionSlider(options=list(PATTERN_SPEEDS), value=fast_speed,
-                                              description="fast speed"),
-        "fast": widgets.IntSlider(value=fast, min=0, max=n - 10, step=10, description="fast size"),
-        "noise": widgets.FloatSlider(value=noise, min=0.0, max=0.5, step=0.05, description="label noise"),
-        "decay": widgets.SelectionSlider(options=list(PATTERN_DECAYS), value=0.0, description="weight decay"),
-    }
-    return _explorer(controls, pattern_speeds_state, PatternSpeedsView, rows=(3, 2))

@@ -63,7 +63,7 @@ def test_weight_decay_ends_at_the_ridge_solution():
 
 
 def test_the_test_error_is_the_population_error_of_the_weights():
-    config = ps.PatternSpeeds(n=30, slow=2, fast=10, slow_scale=0.5, noise=0.1)
+    config = ps.PatternSpeeds(n=30, slow=2, fast=10, slow_scale=0.5, noise=0.1, fast_signal=0.3)
     problem = ps.draw(config, seed=4)
     time = np.array([7.0])
     dynamics = ps.gradient_flow(problem, time)
@@ -71,7 +71,7 @@ def test_the_test_error_is_the_population_error_of_the_weights():
     h, V = np.linalg.eigh(problem.X.T @ problem.X / config.n)
     w = V @ ((1 - np.exp(-h * time[0])) / h * (V.T @ problem.X.T @ problem.y / config.n))
     z, xi = rng.standard_normal((400_000, 2)), rng.standard_normal((400_000, 10))
-    y = z @ problem.beta + np.sqrt(config.noise) * rng.standard_normal(400_000)
+    y = np.hstack([z, xi]) @ problem.beta + np.sqrt(config.noise) * rng.standard_normal(400_000)
     prediction = np.hstack([config.slow_scale * z, config.fast_scale * xi]) @ w
     assert abs(np.mean((prediction - y) ** 2) / dynamics.test_mse[0] - 1) < 0.01
 
@@ -120,3 +120,40 @@ def test_the_regime_map_has_no_bump_without_a_fast_pattern_and_one_with_a_strong
     assert grid["delay"].shape == grid["peak"].shape == (2, 2)
     assert np.all(grid["peak"][0] <= 1.0)  # only the slow pattern: the test error never rises above its start
     assert grid["peak"][1, 1] > 1.5 and grid["delay"][1, 1] > 3 * grid["delay"][0, 1]
+
+
+@pytest.mark.parametrize("lr", [0.3, 1.5], ids=["monotone", "oscillating"])
+def test_the_gradient_descent_closed_form_equals_the_iteration(lr):
+    config = ps.PatternSpeeds(n=40, slow=4, fast=20, slow_scale=0.3, noise=0.2, fast_signal=0.5, decay=0.01)
+    problem = ps.draw(config, seed=6)
+    X, y, n = problem.X, problem.y, config.n
+    curvature = np.linalg.norm(X, 2) ** 2 / n + config.decay
+    lr = lr / curvature  # 1.5: past 1 / curvature, the stiffest direction oscillates (still below 2 / curvature)
+    steps = np.array([0, 1, 7, 60, 400])
+    w, simulated = np.zeros(X.shape[1]), []
+    for k in range(steps[-1] + 1):
+        if k in steps:
+            simulated.append(w.copy())
+        w = w - lr * (X.T @ (X @ w - y) / n + config.decay * w)
+    exact = ps.gradient_descent(problem, steps, lr)
+    iterated = ps.dynamics_of(problem, steps.astype(float), np.array(simulated))
+    for name in ("train_mse", "test_mse", "weight_norm"):
+        np.testing.assert_allclose(getattr(exact, name), getattr(iterated, name), rtol=1e-9)
+    with pytest.raises(ValueError, match="lr"):
+        ps.gradient_descent(problem, steps, 2.5 / curvature)
+
+
+def test_a_fast_pattern_that_carries_signal_is_part_of_the_teacher():
+    problem = ps.draw(ps.PatternSpeeds(n=50, slow=3, fast=10, fast_signal=0.25), seed=0)
+    assert np.linalg.norm(problem.beta) == pytest.approx(1.0)
+    assert np.linalg.norm(problem.beta[3:]) ** 2 == pytest.approx(0.25)
+    plain = ps.draw(ps.PatternSpeeds(n=50, slow=3, fast=10), seed=0)
+    assert not plain.beta[3:].any()
+    with pytest.raises(ValueError, match="fast_signal"):
+        ps.PatternSpeeds(fast_signal=1.5)
+
+
+def test_a_bump_is_a_rise_that_falls_again():
+    assert ps.bump(np.array([3.0, 2.0, 1.0])) == 0.0
+    assert ps.bump(np.array([3.0, 1.0, 2.0, 4.0])) == 0.0  # overfitting: no second descent
+    assert ps.bump(np.array([3.0, 1.0, 4.0, 2.0, 2.5])) == 2.0  # up 3 from 1, down 2 to 2: the smaller, 2

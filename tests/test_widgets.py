@@ -17,7 +17,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from ddd_utils import widgets  # noqa: E402
+from ddd_utils import explanation_widgets, widgets  # noqa: E402
 
 
 def fake_records() -> list[dict]:
@@ -54,6 +54,22 @@ def fake_translation_records() -> list[dict]:
 
 TRANSLATION_RECORDS = fake_translation_records()
 
+
+def fake_decompositions() -> dict[float, dict]:
+    """Random-feature decompositions at two noise levels, in `random_features_decomposition`'s format."""
+    N = np.array([1, 5, 10, 12, 20, 40, 80])
+    results = {}
+    for noise in (0.0, 0.2):
+        variance = 0.01 * N + noise + 5.0 * (N == 20)
+        bias = 1.0 / N
+        results[noise] = {"num_features": N, "threshold": 20, "risk": bias + variance, "bias": bias,
+                          "variance": variance, "test_error": np.array([0.5 - 0.002 * N, 0.52 - 0.002 * N]),
+                          "split_average_error": 0.45 - 0.002 * N, "ridge_error": 0.4 - 0.001 * N - noise / 10}
+    return results
+
+
+DECOMPOSITIONS = fake_decompositions()
+
 # Per view: its state function, two settings that differ in every slider (the first is where it is built), and a
 # small move from the first whose new curves stay inside the first's rounded limits.
 CASES = {
@@ -73,7 +89,10 @@ CASES = {
     "translation": (lambda **kw: widgets.translation_sweep_state(TRANSLATION_RECORDS, **kw),
                     widgets.TranslationSweepView, {"d_model": 8, "n_train": 100}, {"d_model": 32, "n_train": 200},
                     {"d_model": 16}),
-    "pattern_speeds": (widgets.pattern_speeds_state, widgets.PatternSpeedsView,
+    "decomposition": (lambda **kw: explanation_widgets.decomposition_state(DECOMPOSITIONS, **kw),
+                      explanation_widgets.DecompositionView, {"noise": 0.0, "num_features": 10},
+                      {"noise": 0.2, "num_features": 40}, {"num_features": 12}),
+    "pattern_speeds": (explanation_widgets.pattern_speeds_state, explanation_widgets.PatternSpeedsView,
                        {"slow_speed": 0.01, "fast_speed": 1.0, "fast": 180, "noise": 0.0},
                        {"slow_speed": 0.1, "fast_speed": 0.3, "fast": 100, "noise": 0.2, "decay": 1e-3}, {"fast": 190}),
 }
