@@ -1,5 +1,5 @@
 """Explorers of the explanation chapters: chapter 7's pattern-speed toy model (exact, recomputed on every move)
-and chapter 8's bias-variance decomposition (read from finished sweeps). Built on `widgets`' views and live image."""
+and chapter 8's bias-variance decomposition (read from finished results). Built on `widgets`' views and live image."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ddd_utils import pattern_speeds, plots
-from ddd_utils.widgets import View, _explorer, _legend_below, _rescale
+from ddd_utils.widgets import View, explorer, legend_below, rescale
 
 # Chapter 7's toy: one fixed time axis for every setting (the sliders' timescales all fall inside it), so that a
 # move redraws the curves only.
@@ -40,8 +40,8 @@ class PatternSpeedsView(View):
         (self.slow_part,) = self.right.plot([], [], color="C0", label="slow pattern")
         (self.fast_part,) = self.right.plot([], [], color="C1", label="fast pattern")
         plots.double_descent_axes(self.right, "time t (gradient flow)", "its part of a prediction (std)", logy=False)
-        _legend_below(self.left, columns=4)
-        _legend_below(self.right)
+        legend_below(self.left, columns=4)
+        legend_below(self.right)
 
     def update(self, state: dict) -> None:
         config, dynamics = state["config"], state["dynamics"]
@@ -60,7 +60,7 @@ class PatternSpeedsView(View):
         signal = f", fast pattern's share of the signal {config.fast_signal:g}" if config.fast_signal else ""
         self.fig.suptitle(f"speeds: slow {config.slow_scale ** 2:g}, fast {config.fast_scale ** 2:g}; label "
                           f"noise {config.noise:g}{decay}{signal}", fontsize=10)
-        _rescale(self.left)
+        rescale(self.left)
         top = np.ceil(max(dynamics.slow_part.max(), dynamics.fast_part.max(), 1.0))  # whole units: a stable frame
         self.right.set_xlim(self.left.get_xlim())
         self.right.set_ylim(-0.05 * top, 1.05 * top)
@@ -88,7 +88,7 @@ def pattern_speeds_explorer(slow_speed: float = 0.01, fast_speed: float = 1.0, f
         "decay": widgets.SelectionSlider(options=list(PATTERN_DECAYS), value=0.0, description="weight decay"),
         "fast_signal": widgets.FloatSlider(value=fast_signal, min=0.0, max=0.9, step=0.1, description="fast signal"),
     }
-    return _explorer(controls, pattern_speeds_state, PatternSpeedsView, rows=(3, 3))
+    return explorer(controls, pattern_speeds_state, PatternSpeedsView, rows=(3, 3))
 
 
 def decomposition_state(results: dict[float, dict], noise: float, num_features: int) -> dict:
@@ -114,8 +114,8 @@ class DecompositionView(View):
         self.thresholds = [ax.axvline(1, label="N = n", **plots.THRESHOLD_STYLE) for ax in (self.left, self.right)]
         plots.double_descent_axes(self.left, "random features N", "squared loss on one-hot targets")
         plots.double_descent_axes(self.right, "random features N", "test error", logy=False)
-        _legend_below(self.left, columns=4)
-        _legend_below(self.right, columns=2)
+        legend_below(self.left, columns=4)
+        legend_below(self.right, columns=2)
 
     def update(self, state: dict) -> None:
         result, index = state["result"], state["index"]
@@ -137,8 +137,8 @@ class DecompositionView(View):
                              f"{result['split_average_error'][index]:.3f}, ridge {result['ridge_error'][index]:.3f}",
                              fontsize=9)
         self.fig.suptitle(f"label noise {state['noise']:g}: random features on digits", fontsize=10)
-        _rescale(self.left)
-        _rescale(self.right, errors=True)
+        rescale(self.left)
+        rescale(self.right, errors=True)
 
 
 def draw_decomposition_state(state: dict) -> Figure:
@@ -155,5 +155,5 @@ def decomposition_explorer(results: dict[float, dict]):
     controls = {"noise": widgets.SelectionSlider(options=noises, value=noises[-1], description="label noise"),
                 "num_features": widgets.SelectionSlider(options=grid, value=grid[len(grid) // 2],
                                                         description="features N")}
-    return _explorer(controls, lambda noise, num_features: decomposition_state(results, noise, num_features),
+    return explorer(controls, lambda noise, num_features: decomposition_state(results, noise, num_features),
                      DecompositionView, rows=(2,))

@@ -263,7 +263,8 @@ def train(model: torch.nn.Module, data: TrainData, recipe: Recipe, seed: int, ev
     """Train `model` on `data` with `recipe`; return its history at `eval_epochs` (default: every epoch).
 
     The history holds, per evaluated epoch: train error and loss on the (noisy) training labels, the train error on
-    the corrupted examples alone (how much noise is memorised), test error and loss, and wall time; and under
+    the corrupted examples alone (how much noise is memorised), test error and loss, the weight norm of all
+    parameters, and wall time; and under
     "devices", [first epoch, device] for each device the run trained on. With `checkpoint`, the state (model,
     optimizer, shuffling RNG, history) is saved every `checkpoint_every` epochs and at the end, and a run that finds
     its checkpoint resumes from it: on the CPU the result is bit-for-bit the same as an uninterrupted run.

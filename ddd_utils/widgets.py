@@ -29,7 +29,7 @@ EXPLORER_DPI = 90  # the live figure's resolution: legible at the book's width, 
 
 class View:
     """A figure drawn once and updated in place: subclasses create empty artists in `build` and set their data in
-    `update`, so a slider move never lays out a new figure. Legends sit below the panels (`_legend_below`), out of
+    `update`, so a slider move never lays out a new figure. Legends sit below the panels (`legend_below`), out of
     the data's way, so that they belong to the frame `LiveImage` saves. `managed=True` makes a pyplot figure
     (shown by the notebook like any other); the live explorer uses an unmanaged one that only its image widget
     shows."""
@@ -71,7 +71,7 @@ def frame_key(fig: Figure) -> tuple:
 class LiveImage:
     """A view rendered to PNG for an image widget: the frame is drawn once and saved, and each move draws only the
     content over it (blitting); a move that changes the frame (new limits, ticks or legend entries) redraws it.
-    `_rescale` rounds limits out, so most moves keep the frame."""
+    `rescale` rounds limits out, so most moves keep the frame."""
 
     def __init__(self, view: View, dpi: int = EXPLORER_DPI):
         self.view, self.canvas = view, FigureCanvasAgg(view.fig)
@@ -100,7 +100,7 @@ class LiveImage:
         return buffer.getvalue()
 
 
-def _rescale(ax: Axes, errors: bool = False) -> None:
+def rescale(ax: Axes, errors: bool = False) -> None:
     """Fit the axis limits to the visible artists' data, rounded out so that most slider moves keep the frame: a
     linear axis to `_rounded_out` steps plus the axes' margins, a log x axis the same in decades, a log y axis to
     whole decades, coarser when it spans many (a peak's height may change by decades per move). Log axes have
@@ -132,7 +132,7 @@ def _rescale(ax: Axes, errors: bool = False) -> None:
         ax.set_ylim(max(np.floor(low * 10) / 10, 0.0) - 0.02, min(np.ceil(high * 10) / 10, 1.0) + 0.02, auto=None)
 
 
-def _legend_below(ax: Axes, columns: int = 2) -> None:
+def legend_below(ax: Axes, columns: int = 2) -> None:
     """The panel's legend under its x label, where no data goes: part of the frame, so a move never redraws it."""
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=columns, fontsize=8, frameon=False)
 
@@ -180,8 +180,8 @@ class PolynomialView(View):
         self.current = self.right.axvline(1, color="C3", linewidth=1.5)
         self.current_point = self.right.scatter([], [], color="C3", zorder=3)
         plots.double_descent_axes(self.right, "number of features p", "test MSE (noise-free target)")
-        _legend_below(self.left, columns=3)
-        _legend_below(self.right)
+        legend_below(self.left, columns=3)
+        legend_below(self.right)
 
     def update(self, state: dict) -> None:
         fit, p, curve = state["fit"], state["num_features"], state["curve"]
@@ -198,7 +198,7 @@ class PolynomialView(View):
         self.current_point.set_offsets([[curve.num_features[nearest], median]])
         self.left.set_title(f"n = {state['n']} samples, fit with p = {p} features", fontsize=9)
         self.right.set_title(f"p = {curve.num_features[nearest]}: median test MSE {median:.3g}", fontsize=9)
-        _rescale(self.right)
+        rescale(self.right)
         ridge = f", ridge lam = {state['lam']:g}" if state["lam"] else ""
         self.fig.suptitle(f"{state['basis']} features, noise variance {state['noise']:g}{ridge}", fontsize=10)
 
@@ -208,7 +208,7 @@ def draw_polynomial_state(state: dict) -> Figure:
     return PolynomialView(state).fig
 
 
-def _explorer(controls: dict, compute, view_class: type[View], rows: tuple[int, ...] = (2, 2)):
+def explorer(controls: dict, compute, view_class: type[View], rows: tuple[int, ...] = (2, 2)):
     """Lay out `controls` in rows above one image of a `view_class` figure; a change of any control recomputes
     the state, updates the figure's artists in place and sends one new PNG (errors show below the image)."""
     import ipywidgets as widgets
@@ -249,7 +249,7 @@ def polynomial_explorer(n: int = 16, noise: float = 0.1, num_features: int = 32)
         "basis": widgets.Dropdown(options=["legendre", "legendre_normalized", "monomial"], description="basis"),
         "lam": widgets.SelectionSlider(options=[0.0, 1e-8, 1e-6, 1e-4, 1e-2, 1.0], value=0.0, description="ridge"),
     }
-    return _explorer(controls, polynomial_state, PolynomialView, rows=(3, 2))
+    return explorer(controls, polynomial_state, PolynomialView, rows=(3, 2))
 
 
 # Chapter 2's explorer: few trials and a coarse grid. The sample-wise sweep depends on p only and the model-wise one
@@ -311,8 +311,8 @@ class LinearView(View):
             threshold.set_xdata([state[threshold_key]] * 2)
             current.set_xdata([state[current_key]] * 2)
             ax.set_title(f"d = {state['p']} features" if key == "by_n" else f"n = {state['n']} samples", fontsize=9)
-            _rescale(ax)
-            _legend_below(ax)  # its entries change with the ridge: the exact curve is for min-norm only
+            rescale(ax)
+            legend_below(ax)  # its entries change with the ridge: the exact curve is for min-norm only
         ridge = f", ridge lam = {state['lam']:g}" if state["lam"] else " (min-norm)"
         self.fig.suptitle(f"noise variance {state['noise']:g}{ridge}", fontsize=10)
 
@@ -332,7 +332,7 @@ def linear_explorer(n: int = 50, p: int = 50, noise: float = 0.25):
         "noise": widgets.FloatSlider(value=noise, min=0.0, max=1.0, step=0.05, description="noise var"),
         "lam": widgets.SelectionSlider(options=list(RIDGE_CHOICES), value=0.0, description="ridge"),
     }
-    return _explorer(controls, linear_state, LinearView)
+    return explorer(controls, linear_state, LinearView)
 
 
 def sweep_state(records: list[dict], noise: float, width: int) -> dict:
@@ -357,8 +357,8 @@ class SweepView(View):
         plots.double_descent_axes(self.left, "hidden units (width)", "error", logy=False)
         self.history = [self.right.plot([], [], marker=".", label=label)[0] for _, label in self.HISTORY]
         plots.double_descent_axes(self.right, "epoch", "error", logy=False)
-        _legend_below(self.left)
-        _legend_below(self.right, columns=3)
+        legend_below(self.left)
+        legend_below(self.right, columns=3)
 
     def update(self, state: dict) -> None:
         curves, history = state["curves"], state["history"]
@@ -370,7 +370,7 @@ class SweepView(View):
             line.set_data(history["epoch"], history[key])
         self.right.set_title(f"width {state['width']}, first seed: during training", fontsize=9)
         for ax in (self.left, self.right):
-            _rescale(ax, errors=True)
+            rescale(ax, errors=True)
 
 
 def draw_sweep_state(state: dict) -> Figure:
@@ -386,7 +386,7 @@ def sweep_explorer(records: list[dict]):
     widths = sorted({r["config"]["width"] for r in records})
     controls = {"noise": widgets.Dropdown(options=noises, value=noises[-1], description="label noise"),
                 "width": widgets.SelectionSlider(options=widths, value=widths[len(widths) // 2], description="width")}
-    return _explorer(controls, lambda noise, width: sweep_state(records, noise, width), SweepView, rows=(2,))
+    return explorer(controls, lambda noise, width: sweep_state(records, noise, width), SweepView, rows=(2,))
 
 
 def epoch_sweep_state(records: list[dict], width: int, noise: float, n_train: int, epoch: int) -> dict:
@@ -415,7 +415,7 @@ class EpochSweepView(View):
         (self.train,) = self.left.plot([], [], marker="s", label="train error (noisy labels)")
         self.current_width = self.left.axvline(1, color="C3", linewidth=1.5)
         plots.double_descent_axes(self.left, "width parameter k", "error (mean over seeds)", logy=False)
-        _legend_below(self.left)
+        legend_below(self.left)
         (self.history,) = self.right.plot([], [], marker=".", color="C0", label="test error")
         self.current_epoch = self.right.axvline(1, color="C3", linewidth=1.5)
         plots.double_descent_axes(self.right, "epoch", "test error (mean over seeds)", logy=False)
@@ -431,7 +431,7 @@ class EpochSweepView(View):
         self.current_epoch.set_xdata([state["epoch"]] * 2)
         self.right.set_title(f"k = {state['width']} during training", fontsize=9)
         for ax in (self.left, self.right):
-            _rescale(ax, errors=True)
+            rescale(ax, errors=True)
 
 
 def draw_epoch_sweep_state(state: dict) -> Figure:
@@ -455,7 +455,7 @@ def epoch_sweep_explorer(records: list[dict]):
                                            description="samples n"),
         "epoch": widgets.SelectionSlider(options=epochs, value=epochs[-1], description="epoch"),
     }
-    return _explorer(controls, lambda **setting: epoch_sweep_state(records, **setting), EpochSweepView)
+    return explorer(controls, lambda **setting: epoch_sweep_state(records, **setting), EpochSweepView)
 
 
 # Chapter 3's explorer: one seed, 400 test digits, n <= 200 and N up to 10 n on a short grid, so that a slider move
@@ -501,8 +501,8 @@ class RandomFeaturesView(View):
         for ax in (self.left, self.right):
             self.thresholds.append(ax.axvline(1, label="N = n", **plots.THRESHOLD_STYLE))
             self.currents.append(ax.axvline(1, color="C3", linewidth=1.5))
-        _legend_below(self.left)
-        _legend_below(self.right, columns=3)
+        legend_below(self.left)
+        legend_below(self.right, columns=3)
 
     def update(self, state: dict) -> None:
         curve, j, N = state["curve"], state["index"], state["num_features"]
@@ -516,7 +516,7 @@ class RandomFeaturesView(View):
         for ax, threshold, current in zip((self.left, self.right), self.thresholds, self.currents, strict=True):
             threshold.set_xdata([state["n"]] * 2)
             current.set_xdata([N, N])
-            _rescale(ax)
+            rescale(ax)
             ax.set_xlim(*RANDOM_FEATURES_N_LIMITS)
         self.left.set_ylim(-0.02, 1.0)
         self.left.set_title(f"N = {N}: test error {curve.test_error[:, j].mean():.3f}, "
@@ -544,7 +544,7 @@ def random_features_explorer(num_features: int = 100, noise: float = 0.0, n: int
         "n": widgets.IntSlider(value=n, min=20, max=RANDOM_FEATURES_MAX_N, step=10, description="samples n"),
         "lam": widgets.SelectionSlider(options=list(RANDOM_FEATURES_RIDGE_CHOICES), value=0.0, description="ridge"),
     }
-    return _explorer(controls, random_features_state, RandomFeaturesView)
+    return explorer(controls, random_features_state, RandomFeaturesView)
 
 
 def translation_sweep_state(records: list[dict], d_model: int, n_train: int) -> dict:
@@ -579,7 +579,7 @@ class TranslationSweepView(View):
         (self.test_history,) = self.right.plot([], [], marker=".", label="test loss")
         (self.train_history,) = self.right.plot([], [], marker=".", label="training loss (noisy targets)")
         plots.double_descent_axes(self.right, "training step", "cross-entropy per token", logy=False)
-        _legend_below(self.right)
+        legend_below(self.right)
 
     def update(self, state: dict) -> None:
         if len(state["sizes"]) > self.MAX_SIZES:
@@ -601,9 +601,9 @@ class TranslationSweepView(View):
         self.test_history.set_data(state["steps"], state["test_history"])
         self.train_history.set_data(state["steps"], state["train_history"])
         self.right.set_title(f"d_model = {state['d_model']}, n = {state['n_train']}", fontsize=9)
-        _legend_below(self.left, columns=len(state["sizes"]))
+        legend_below(self.left, columns=len(state["sizes"]))
         for ax in (self.left, self.right):
-            _rescale(ax)
+            rescale(ax)
 
 
 def draw_translation_sweep_state(state: dict) -> Figure:
@@ -620,6 +620,5 @@ def translation_sweep_explorer(records: list[dict]):
     controls = {"d_model": widgets.SelectionSlider(options=d_models, value=d_models[len(d_models) // 2],
                                                    description="d_model"),
                 "n_train": widgets.Dropdown(options=sizes, value=sizes[-1], description="samples n")}
-    return _explorer(controls, lambda d_model, n_train: translation_sweep_state(records, d_model, n_train),
+    return explorer(controls, lambda d_model, n_train: translation_sweep_state(records, d_model, n_train),
                      TranslationSweepView, rows=(2,))
-
