@@ -6,7 +6,11 @@ kinds of move per slider, each starting from caches that hold only what the prev
 
 - a *drag*: the slider dragged step by step from the start (ipywidgets sends every intermediate value), timed per
   step, with the share of steps that redrew the frame;
-- a *jump*: one click far along the slider, the same jump as the baseline.
+- a *jump*: one click far along the slider, the same jump as the baseline;
+- a *warm drag*: the same drag after the explorer's background warm-up (`neighbours`, run here to completion and
+  timed) has computed the other slider values, as it does while a reader pauses after a first move;
+- a *paced drag*: the drag as the live explorer runs it, from cold caches, with the warm-up running in a
+  background thread after every move and `--pause` seconds between moves (a reader's hand, not a script).
 
 The baseline is what the explorers did before: build a new figure for the jump's setting and render all of it.
 Prints medians over repeats, the compute alone, and the ratio to the baseline.
@@ -28,21 +32,24 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ddd_utils import widgets  # noqa: E402
+from ddd_utils.prefetch import Prefetcher  # noqa: E402
 
-# Per explorer: its state function, view, caches, a starting setting and, per slider, the eight values a drag passes
-# through (the last is also the jump's target).
+# Per explorer: its state function, view, caches, warm-up tasks, a starting setting and, per slider, the eight
+# values a drag passes through (the last is also the jump's target).
 EXPLORERS = {
-    "chapter 1, polynomial": (widgets.polynomial_state, widgets.PolynomialView, (widgets._error_curve,),
+    "chapter 1, polynomial": (widgets.polynomial_state, widgets.PolynomialView, (widgets._polynomial_errors,),
+                              widgets.polynomial_neighbours,
                               {"n": 16, "noise": 0.1, "num_features": 64},
                               {"n": range(17, 25), "noise": np.round(np.arange(0.11, 0.19, 0.01), 2),
                                "num_features": range(63, 55, -1)}),
     "chapter 2, linear regression": (widgets.linear_state, widgets.LinearView,
                                      (widgets._linear_samplewise, widgets._linear_modelwise),
+                                     widgets.linear_neighbours,
                                      {"n": 50, "p": 50, "noise": 0.25},
                                      {"n": range(49, 41, -1), "p": range(51, 59),
                                       "noise": np.round(np.arange(0.3, 0.7, 0.05), 2)}),
     "chapter 3, random features": (widgets.random_features_state, widgets.RandomFeaturesView,
-                                   (widgets._random_features_curve,),
+                                   (widgets._random_features_curve,), widgets.random_features_neighbours,
                                    {"num_features": 100, "noise": 0.1, "n": 100},
                                    {"num_features": range(101, 109), "noise": np.round(np.arange(0.15, 0.5, 0.05), 2),
                                     "n": range(90, 10, -10)}),
@@ -95,6 +102,47 @@ def jump_with_new_figure(view_class, state_of, caches, start: dict, setting: dic
     return time.perf_counter() - start_time
 
 
+def warm_up(state_of, caches, neighbours, start: dict) -> float:
+    """Run the explorer's warm-up from `start` to completion on empty caches; its seconds."""
+    clear(caches)
+    state_of(**start)
+    start_time = time.perf_counter()
+    for task in neighbours(**start):
+        task()
+    return time.perf_counter() - start_time
+
+
+def warm_drag(live: widgets.LiveImage, state_of, start: dict, slider: str, values) -> list[float]:
+    """Seconds per step of a drag through `values` with the caches the warm-up filled."""
+    live.png(state_of(**start))
+    seconds = []
+    for value in values:
+        start_time = time.perf_counter()
+        live.png(state_of(**{**start, slider: plain(value)}))
+        seconds.append(time.perf_counter() - start_time)
+    return seconds
+
+
+def paced_drag(live: widgets.LiveImage, state_of, caches, neighbours, start: dict, slider: str, values,
+               pause: float) -> list[float]:
+    """Seconds per step of a drag from cold caches with the explorer's background warm-up running, `pause` seconds
+    between the end of one move and the next (as `widgets.explorer` does it: warm-up restarted after each move)."""
+    clear(caches)
+    live.png(state_of(**start))
+    prefetcher, seconds = Prefetcher(), []
+    for value in values:
+        setting = {**start, slider: plain(value)}
+        start_time = time.perf_counter()
+        live.png(state_of(**setting))
+        seconds.append(time.perf_counter() - start_time)
+        prefetcher.replace(neighbours(moved=slider, direction=int(np.sign(plain(values[-1]) - plain(values[0]))),
+                                      **setting))
+        time.sleep(pause)
+    prefetcher.replace([])
+    prefetcher.wait()
+    return seconds
+
+
 def compute_only(state_of, caches, start: dict, setting: dict) -> float:
     """Seconds to compute the state of `setting` from caches holding only the start's."""
     clear(caches)
@@ -107,8 +155,9 @@ def compute_only(state_of, caches, start: dict, setting: dict) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--pause", type=float, default=0.15, help="seconds between the moves of a paced drag")
     args = parser.parse_args()
-    for name, (state_of, view_class, caches, start, drags) in EXPLORERS.items():
+    for name, (state_of, view_class, caches, neighbours, start, drags) in EXPLORERS.items():
         for slider, values in drags.items():
             values = list(values)
             steps, redraws = [], 0
@@ -127,6 +176,20 @@ def main() -> None:
                   f"(frame redrawn in {redraws}/{len(steps)} steps); jump to {values[-1]}: {ours * 1e3:.0f} ms "
                   f"(compute {compute * 1e3:.0f} ms), {baseline * 1e3:.0f} ms with a new figure: "
                   f"{baseline / ours:.2f}x", flush=True)
+        seconds = warm_up(state_of, caches, neighbours, start)
+        print(f"{name}: warm-up from the start setting {seconds:.1f} s (in the background after a first move)")
+        for slider, values in drags.items():
+            steps = []
+            for _ in range(args.repeats):
+                steps += warm_drag(widgets.LiveImage(view_class(state_of(**start), managed=False)), state_of, start,
+                                   slider, list(values))
+            paced = []
+            for _ in range(args.repeats):
+                paced += paced_drag(widgets.LiveImage(view_class(state_of(**start), managed=False)), state_of,
+                                    caches, neighbours, start, slider, list(values), args.pause)
+            print(f"  after it, {slider}: {np.median(steps) * 1e3:.0f} ms per drag step; paced drag from cold "
+                  f"caches ({args.pause:g} s between moves, warm-up in the background): median "
+                  f"{np.median(paced) * 1e3:.0f} ms, slowest {np.max(paced) * 1e3:.0f} ms", flush=True)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ same view, built from one state, is the static figure shown beside the widget.
 from __future__ import annotations
 
 import io
-from functools import lru_cache
+from functools import lru_cache, partial
+from itertools import chain, zip_longest
+from typing import NamedTuple
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -22,6 +24,7 @@ from PIL import Image
 from ddd_utils import plots, sweep_curves
 from ddd_utils.experiments import linear_regression, polynomial
 from ddd_utils.experiments import random_features as random_features_experiment
+from ddd_utils.prefetch import Prefetcher, nearest_first
 from ddd_utils.theory import min_norm_risk
 
 EXPLORER_DPI = 90  # the live figure's resolution: legible at the book's width, and rendered in tens of ms
@@ -100,12 +103,13 @@ class LiveImage:
         return buffer.getvalue()
 
 
-def rescale(ax: Axes, errors: bool = False) -> None:
+def rescale(ax: Axes, errors: bool = False, decades: float = 1.0) -> None:
     """Fit the axis limits to the visible artists' data, rounded out so that most slider moves keep the frame: a
-    linear axis to `_rounded_out` steps plus the axes' margins, a log x axis the same in decades, a log y axis to
-    whole decades, coarser when it spans many (a peak's height may change by decades per move). Log axes have
-    ticks at decades only (minor ticks are a third of a frame's drawing time; their labels crowd). `errors`: the
-    y axis shows error rates, rounded out to tenths within [0, 1]."""
+    linear axis to `_rounded_out` steps plus the axes' margins, a log x axis the same in decades, a log y axis'
+    top to multiples of `decades` decades, coarser when it spans many (a peak's height may change by decades per
+    move: a larger `decades` keeps the frame through more of them). Log axes have ticks at decades only (minor
+    ticks are a third of a frame's drawing time; their labels crowd). `errors`: the y axis shows error rates,
+    rounded out to tenths within [0, 1]."""
     ax.relim(visible_only=True)
     ax.get_xlim()  # runs the autoscaling that adding artists left pending, which would replace these limits later
     limits = ax.dataLim
@@ -122,7 +126,7 @@ def rescale(ax: Axes, errors: bool = False) -> None:
             (ax.xaxis if axis == "x" else ax.yaxis).set_minor_locator(NullLocator())
         if log and axis == "y":  # the floor's decade, and the top rounded out to whole decades (more if it is far)
             low = np.floor(low + 1e-9)
-            high = _rounded_out(low, high, parts=5, min_step=1.0)[1]
+            high = _rounded_out(low, high, parts=5, min_step=decades)[1]
         else:
             low, high = _rounded_out(low, high, parts=20 if log else 10)
             low, high = low - margin * (high - low), high + margin * (high - low)
@@ -151,9 +155,21 @@ def _rounded_out(low: float, high: float, parts: int = 10, min_step: float = 0.0
 EXPLORER = polynomial.PolynomialConfig(max_features=2000, num_grid=30, trials=8, n_test=300)
 
 
-@lru_cache(maxsize=64)
-def _error_curve(n: int, noise: float, basis: str, lam: float) -> polynomial.SweepResult:
-    return polynomial.sweep(polynomial.with_overrides(EXPLORER, n=n, noise=noise), basis=basis, lam=lam)
+POLYNOMIAL_N = range(2, 65)  # the n slider's values
+POLYNOMIAL_TOP = 1e12  # the explorer's test-error axis ends here; higher peaks are cut (their title says so)
+
+
+class ErrorCurve(NamedTuple):
+    """Test error (trials, P) against the numbers of features."""
+
+    num_features: np.ndarray
+    test_error: np.ndarray
+
+
+@lru_cache(maxsize=2 * len(POLYNOMIAL_N))
+def _polynomial_errors(n: int, basis: str, lam: float) -> polynomial.NoiseScaledError:
+    """Chapter 1's live curve at every noise level at once: a noise move recomputes nothing."""
+    return polynomial.noise_scaled_sweep(polynomial.with_overrides(EXPLORER, n=n), basis=basis, lam=lam)
 
 
 def polynomial_state(n: int, noise: float, num_features: int, basis: str = "legendre", lam: float = 0.0
@@ -161,8 +177,20 @@ def polynomial_state(n: int, noise: float, num_features: int, basis: str = "lege
     """Everything the polynomial explorer draws for one slider setting."""
     config = polynomial.with_overrides(EXPLORER, n=n, noise=noise)
     fit = polynomial.example_fits(config, (num_features,), basis=basis, lam=lam)
+    errors = _polynomial_errors(n, basis, float(lam))
     return {"n": n, "noise": noise, "num_features": num_features, "basis": basis, "lam": lam, "fit": fit,
-            "curve": _error_curve(n, float(noise), basis, float(lam))}
+            "curve": ErrorCurve(errors.num_features, errors.at(noise))}
+
+
+def polynomial_neighbours(n: int, basis: str = "legendre", lam: float = 0.0, moved: str | None = None,
+                          direction: int = 0, **_) -> list:
+    """What the next moves of chapter 1's explorer will need: the curves of the other n, nearest first (ahead of a
+    drag of n first). Only after a move of n (or on request, `moved` None): other moves need none of them, and a
+    warm-up would compete with their drawing; the curves do not depend on the noise, so they stay valid."""
+    if moved not in (None, "n"):
+        return []
+    ahead = direction if moved == "n" else 0
+    return [partial(_polynomial_errors, other, basis, float(lam)) for other in nearest_first(POLYNOMIAL_N, n, ahead)]
 
 
 class PolynomialView(View):
@@ -197,8 +225,12 @@ class PolynomialView(View):
         median = np.median(curve.test_error[:, nearest])
         self.current_point.set_offsets([[curve.num_features[nearest], median]])
         self.left.set_title(f"n = {state['n']} samples, fit with p = {p} features", fontsize=9)
-        self.right.set_title(f"p = {curve.num_features[nearest]}: median test MSE {median:.3g}", fontsize=9)
+        cut = " (peak cut)" if np.median(curve.test_error, axis=0).max() > POLYNOMIAL_TOP else ""
+        self.right.set_title(f"p = {curve.num_features[nearest]}: median test MSE {median:.3g}{cut}", fontsize=9)
         rescale(self.right)
+        # Limits set by the noise alone, like the left panel's: the peak's height swings by many decades from one n
+        # to the next (float64 round-off at p = n, chapter 1 shows), and following it would redraw the frame.
+        self.right.set_ylim(10.0 ** np.floor(np.log10(max(state["noise"], 1e-6) / 100)), POLYNOMIAL_TOP)
         ridge = f", ridge lam = {state['lam']:g}" if state["lam"] else ""
         self.fig.suptitle(f"{state['basis']} features, noise variance {state['noise']:g}{ridge}", fontsize=10)
 
@@ -208,21 +240,31 @@ def draw_polynomial_state(state: dict) -> Figure:
     return PolynomialView(state).fig
 
 
-def explorer(controls: dict, compute, view_class: type[View], rows: tuple[int, ...] = (2, 2)):
+def explorer(controls: dict, compute, view_class: type[View], rows: tuple[int, ...] = (2, 2), neighbours=None):
     """Lay out `controls` in rows above one image of a `view_class` figure; a change of any control recomputes
-    the state, updates the figure's artists in place and sends one new PNG (errors show below the image)."""
+    the state, updates the figure's artists in place and sends one new PNG (errors show below the image). With
+    `neighbours(moved=..., direction=..., **settings)` (a list of cached computations; `moved` names the control
+    that changed, `direction` the sign of a numeric change), each change then warms those caches in the
+    background (`prefetch.Prefetcher`), so the next moves find their results computed; nothing is prefetched
+    before the first change (a page built without a reader never pays for it)."""
     import ipywidgets as widgets
 
     image, messages = widgets.Image(format="png"), widgets.Output()
     live: list[LiveImage] = []
+    prefetcher = Prefetcher()
 
-    def redraw(_change=None):
+    def redraw(change=None):
         with messages:
             messages.clear_output(wait=True)
-            state = compute(**{name: control.value for name, control in controls.items()})
+            settings = {name: control.value for name, control in controls.items()}
+            state = compute(**settings)
             if not live:
                 live.append(LiveImage(view_class(state, managed=False)))
             image.value = live[0].png(state)
+            if change is not None and neighbours is not None:
+                moved = next(name for name, control in controls.items() if control is change["owner"])
+                step = change["new"] - change["old"] if isinstance(change["new"], (int, float)) else 0
+                prefetcher.replace(neighbours(moved=moved, direction=int(np.sign(step)), **settings))
 
     for control in controls.values():
         control.observe(redraw, names="value")
@@ -242,28 +284,29 @@ def polynomial_explorer(n: int = 16, noise: float = 0.1, num_features: int = 32)
     choices = sorted(set(range(1, 81)) | {int(p) for p in polynomial.feature_grid(n, EXPLORER.max_features,
                                                                                     EXPLORER.num_grid)})
     controls = {
-        "n": widgets.IntSlider(value=n, min=2, max=64, description="samples n"),
+        "n": widgets.IntSlider(value=n, min=POLYNOMIAL_N[0], max=POLYNOMIAL_N[-1], description="samples n"),
         "noise": widgets.FloatSlider(value=noise, min=0.0, max=1.0, step=0.01, description="noise var"),
         "num_features": widgets.SelectionSlider(options=sorted(set(choices) | {num_features}), value=num_features,
                                                 description="features p"),
         "basis": widgets.Dropdown(options=["legendre", "legendre_normalized", "monomial"], description="basis"),
         "lam": widgets.SelectionSlider(options=[0.0, 1e-8, 1e-6, 1e-4, 1e-2, 1.0], value=0.0, description="ridge"),
     }
-    return explorer(controls, polynomial_state, PolynomialView, rows=(3, 2))
+    return explorer(controls, polynomial_state, PolynomialView, rows=(3, 2), neighbours=polynomial_neighbours)
 
 
 # Chapter 2's explorer: few trials and a coarse grid. The sample-wise sweep depends on p only and the model-wise one
 # on n only, so each is cached on its own and a slider move for n or p recomputes one of them.
 LINEAR_EXPLORER = linear_regression.LinearConfig(grid_points=30, trials=8)
 RIDGE_CHOICES = (0.0, 0.1, 1.0, 10.0, 100.0)
+LINEAR_SIZES = range(5, 101)  # the n and p sliders' values
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=2 * len(LINEAR_SIZES))
 def _linear_samplewise(p: int, lam: float) -> linear_regression.NoiseScaledRisk:
     return linear_regression.samplewise_parts(linear_regression.with_overrides(LINEAR_EXPLORER, d=p), lam=lam)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=2 * len(LINEAR_SIZES))
 def _linear_modelwise(n: int, lam: float) -> linear_regression.NoiseScaledRisk:
     return linear_regression.modelwise_parts(linear_regression.with_overrides(LINEAR_EXPLORER, n=n), lam=lam)
 
@@ -311,10 +354,27 @@ class LinearView(View):
             threshold.set_xdata([state[threshold_key]] * 2)
             current.set_xdata([state[current_key]] * 2)
             ax.set_title(f"d = {state['p']} features" if key == "by_n" else f"n = {state['n']} samples", fontsize=9)
-            rescale(ax)
+            rescale(ax, decades=2)
             legend_below(ax)  # its entries change with the ridge: the exact curve is for min-norm only
         ridge = f", ridge lam = {state['lam']:g}" if state["lam"] else " (min-norm)"
         self.fig.suptitle(f"noise variance {state['noise']:g}{ridge}", fontsize=10)
+
+
+def linear_neighbours(n: int, p: int, lam: float = 0.0, moved: str | None = None, direction: int = 0, **_) -> list:
+    """What the next moves of chapter 2's explorer will need: the sweeps of the other p and n, nearest first. After
+    a move of n or p, that slider's values come first, ahead of the drag first; with `moved` None the two
+    alternate; after other moves nothing is warmed (the sweeps do not depend on the noise)."""
+    if moved not in (None, "n", "p"):
+        return []
+    by_p = [partial(_linear_samplewise, other, float(lam))
+            for other in nearest_first(LINEAR_SIZES, p, direction if moved == "p" else 0)]
+    by_n = [partial(_linear_modelwise, other, float(lam))
+            for other in nearest_first(LINEAR_SIZES, n, direction if moved == "n" else 0)]
+    if moved == "p":
+        return by_p + by_n
+    if moved == "n":
+        return by_n + by_p
+    return [task for task in chain.from_iterable(zip_longest(by_p, by_n)) if task is not None]
 
 
 def draw_linear_state(state: dict) -> Figure:
@@ -327,12 +387,12 @@ def linear_explorer(n: int = 50, p: int = 50, noise: float = 0.25):
     import ipywidgets as widgets
 
     controls = {
-        "n": widgets.IntSlider(value=n, min=5, max=100, description="samples n"),
-        "p": widgets.IntSlider(value=p, min=5, max=100, description="features p"),
+        "n": widgets.IntSlider(value=n, min=LINEAR_SIZES[0], max=LINEAR_SIZES[-1], description="samples n"),
+        "p": widgets.IntSlider(value=p, min=LINEAR_SIZES[0], max=LINEAR_SIZES[-1], description="features p"),
         "noise": widgets.FloatSlider(value=noise, min=0.0, max=1.0, step=0.05, description="noise var"),
         "lam": widgets.SelectionSlider(options=list(RIDGE_CHOICES), value=0.0, description="ridge"),
     }
-    return explorer(controls, linear_state, LinearView)
+    return explorer(controls, linear_state, LinearView, neighbours=linear_neighbours)
 
 
 def sweep_state(records: list[dict], noise: float, width: int) -> dict:
@@ -464,6 +524,8 @@ RANDOM_FEATURES_EXPLORER = random_features_experiment.RandomFeaturesConfig(n=100
                                                                            num_grid=20, seeds=(0,))
 RANDOM_FEATURES_RIDGE_CHOICES = (0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)  # kernel units: (K + lam I) alpha = y
 RANDOM_FEATURES_MAX_N = 200  # the n slider's end; the N axis spans every grid it allows, so moving n keeps the frame
+RANDOM_FEATURES_N = range(20, RANDOM_FEATURES_MAX_N + 1, 10)  # the n slider's values
+RANDOM_FEATURES_LOSS_LIMITS = (1e-2, 1e6)  # the loss and norm axis; higher peaks are cut (the title says so)
 RANDOM_FEATURES_N_LIMITS = (0.8, 1.25 * RANDOM_FEATURES_EXPLORER.max_ratio * RANDOM_FEATURES_MAX_N)
 
 
@@ -519,14 +581,31 @@ class RandomFeaturesView(View):
             rescale(ax)
             ax.set_xlim(*RANDOM_FEATURES_N_LIMITS)
         self.left.set_ylim(-0.02, 1.0)
+        # Fixed, like the N axis: the peak at N = n swings by decades from one n to the next, and following it
+        # would redraw the frame on most moves of n.
+        self.right.set_ylim(*RANDOM_FEATURES_LOSS_LIMITS)
         self.left.set_title(f"N = {N}: test error {curve.test_error[:, j].mean():.3f}, "
                             f"training error {curve.train_error[:, j].mean():.3f}", fontsize=9)
+        highest = max(curve.test_loss.mean(axis=0).max(), curve.weight_norm.mean(axis=0).max())
+        cut = " (peak cut)" if highest > RANDOM_FEATURES_LOSS_LIMITS[1] else ""
         self.right.set_title(f"test loss {curve.test_loss[:, j].mean():.3g}, "
-                             f"norm {curve.weight_norm[:, j].mean():.3g}", fontsize=9)
+                             f"norm {curve.weight_norm[:, j].mean():.3g}{cut}", fontsize=9)
         ridge = f", ridge lam = {state['lam']:g}" if state["lam"] else " (min-norm)"
         kind = {"fourier": "Fourier", "relu": "ReLU"}[state["kind"]]
         self.fig.suptitle(f"random {kind} features on {state['n']} digits, label noise {state['noise']:g}{ridge}",
                           fontsize=10)
+
+
+def random_features_neighbours(n: int, noise: float, lam: float = 0.0, moved: str | None = None,
+                               direction: int = 0, **_) -> list:
+    """What the next moves of chapter 3's explorer will need: the sweeps of the other n at this noise, nearest
+    first, ahead of a drag of n first; only after a move of n (or with `moved` None): N moves index the current
+    sweep, and a noise move recomputes anyway, since the corrupted labels change."""
+    if moved not in (None, "n"):
+        return []
+    ahead = direction if moved == "n" else 0
+    return [partial(_random_features_curve, other, float(noise), float(lam))
+            for other in nearest_first(RANDOM_FEATURES_N, int(n), ahead)]
 
 
 def draw_random_features_state(state: dict) -> Figure:
@@ -541,10 +620,11 @@ def random_features_explorer(num_features: int = 100, noise: float = 0.0, n: int
     controls = {
         "num_features": widgets.IntSlider(value=num_features, min=1, max=2000, description="features N"),
         "noise": widgets.FloatSlider(value=noise, min=0.0, max=0.5, step=0.05, description="label noise"),
-        "n": widgets.IntSlider(value=n, min=20, max=RANDOM_FEATURES_MAX_N, step=10, description="samples n"),
+        "n": widgets.IntSlider(value=n, min=RANDOM_FEATURES_N[0], max=RANDOM_FEATURES_N[-1],
+                               step=RANDOM_FEATURES_N.step, description="samples n"),
         "lam": widgets.SelectionSlider(options=list(RANDOM_FEATURES_RIDGE_CHOICES), value=0.0, description="ridge"),
     }
-    return explorer(controls, random_features_state, RandomFeaturesView)
+    return explorer(controls, random_features_state, RandomFeaturesView, neighbours=random_features_neighbours)
 
 
 def translation_sweep_state(records: list[dict], d_model: int, n_train: int) -> dict:

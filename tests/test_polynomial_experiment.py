@@ -246,3 +246,13 @@ def test_schaeffer_reference_fits_legendre_degrees_one_and_up_as_scipy_writes_th
         expected = np.mean((X_test @ w - (2 * x_test + np.cos(25 * x_test))) ** 2)
         assert errors[p][1] == pytest.approx(expected, rel=1e-6)
     assert set(polynomial.SCHAEFFER_PUBLISHED) == {1, 15, 30}
+
+
+def test_the_noise_scaled_sweep_equals_the_sweep_at_every_noise():
+    config = polynomial.PolynomialConfig(n=12, max_features=300, num_grid=14, trials=4, n_test=200)
+    parts = polynomial.noise_scaled_sweep(config)
+    away = np.abs(parts.num_features - config.n) > 1  # at p = n the fit's conditioning (~1e13) allows 1e-4
+    for noise in (0.0, 0.05, 0.8):
+        direct = polynomial.sweep(polynomial.with_overrides(config, noise=noise)).test_error
+        np.testing.assert_allclose(parts.at(noise)[:, away], direct[:, away], rtol=1e-7, atol=1e-14)
+        np.testing.assert_allclose(parts.at(noise), direct, rtol=1e-3)

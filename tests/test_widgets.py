@@ -218,3 +218,21 @@ def test_the_transformer_explorer_refuses_more_sizes_than_it_has_colours_for():
     assert len(state["sizes"]) == 6
     with pytest.raises(ValueError, match="at most 4 training-set sizes"):
         widgets.TranslationSweepView(state, managed=False)
+
+
+def test_a_prefetched_move_finds_its_sweep_computed():
+    widgets._polynomial_errors.cache_clear()
+    tasks = widgets.polynomial_neighbours(n=10, basis="legendre", lam=0.0)
+    assert len(tasks) == len(widgets.POLYNOMIAL_N) - 1
+    tasks[0]()  # the nearest other n: 9
+    misses = widgets._polynomial_errors.cache_info().misses
+    widgets.polynomial_state(n=9, noise=0.3, num_features=20)
+    assert widgets._polynomial_errors.cache_info().misses == misses  # a cache hit: nothing recomputed
+    linear = widgets.linear_neighbours(n=50, p=50)
+    assert len(linear) == 2 * (len(widgets.LINEAR_SIZES) - 1)
+    assert [task.func for task in linear[:2]] == [widgets._linear_samplewise, widgets._linear_modelwise]
+    assert [task.args[0] for task in linear[:4]] == [49, 49, 51, 51]
+    assert widgets.linear_neighbours(n=50, p=50, moved="noise", direction=1) == []  # nothing to warm
+    dragging_p_up = widgets.linear_neighbours(n=50, p=50, moved="p", direction=1)
+    assert [task.func for task in dragging_p_up[:95]] == [widgets._linear_samplewise] * 95
+    assert [task.args[0] for task in dragging_p_up[:3]] == [51, 52, 53]

@@ -88,16 +88,63 @@ def sweep(config: PolynomialConfig, seed: int = 0, basis: str = "legendre", lam:
     grid = feature_grid(config.n, config.max_features, config.num_grid)
     x_test, f_test = test_points(config, seed)
     X_test = design_matrix(basis, x_test, int(grid[-1]))  # nested features: every p uses a prefix of columns
-    draws = [sample_regression(config.target, config.n, config.noise, seed=(seed, 0, trial)) for trial in range(trials)]
-    fits = []
-    for start in range(0, trials, _TRIALS_PER_DESIGN):  # one design matrix for a batch of trials: fewer Python loops
-        batch = draws[start:start + _TRIALS_PER_DESIGN]
-        X_batch = design_matrix(basis, np.concatenate([x for x, _ in batch]), int(grid[-1]))
-        for k, (_, y) in enumerate(batch):
-            X = X_batch[k * config.n:(k + 1) * config.n]
-            fits.append(ridge_sweep(X, y, X_test, f_test, grid, lam=lam))
+    fits = [ridge_sweep(X, y, X_test, f_test, grid, lam=lam)
+            for X, y in _designs(config, config.noise, seed, basis, trials, int(grid[-1]))]
     return SweepResult(grid, *(np.stack([getattr(fit, name) for fit in fits])
                                for name in ("test_mse", "train_mse", "weight_norm")))
+
+
+def _designs(config: PolynomialConfig, noise: float, seed: int, basis: str, trials: int, columns: int):
+    """(design matrix, targets) of each trial's training set at label-noise variance `noise`; one design matrix is
+    built for a batch of trials (fewer Python loops)."""
+    draws = [sample_regression(config.target, config.n, noise, seed=(seed, 0, trial)) for trial in range(trials)]
+    for start in range(0, trials, _TRIALS_PER_DESIGN):
+        batch = draws[start:start + _TRIALS_PER_DESIGN]
+        X_batch = design_matrix(basis, np.concatenate([x for x, _ in batch]), columns)
+        for k, (_, y) in enumerate(batch):
+            yield X_batch[k * config.n:(k + 1) * config.n], y
+
+
+@dataclass(frozen=True)
+class NoiseScaledError:
+    """`sweep`'s test error for every noise level at once. A training target is f(x) + sqrt(noise) e with e a
+    fixed standard normal draw per trial, and every fit is linear in its targets, so at each test point the error
+    is F + sqrt(noise) E (F: the fit of f minus f; E: the fit of e), and its mean square is a quadratic in
+    sqrt(noise); `at` evaluates it."""
+
+    num_features: np.ndarray  # (P,)
+    signal_sq: np.ndarray     # (trials, P) mean of F^2 over the test points
+    cross: np.ndarray         # (trials, P) mean of F E
+    noise_sq: np.ndarray      # (trials, P) mean of E^2
+
+    def at(self, noise: float) -> np.ndarray:
+        """The test error (trials, P) at label-noise variance `noise`, from the same draws as `sweep`."""
+        scale = np.sqrt(check_nonnegative("noise", noise))
+        return self.signal_sq + 2 * scale * self.cross + noise * self.noise_sq
+
+
+def noise_scaled_sweep(config: PolynomialConfig, seed: int = 0, basis: str = "legendre", lam: float = 0.0,
+                       trials: int | None = None) -> NoiseScaledError:
+    """`sweep`'s test error as a function of the noise (config.noise is not used): one fit of the noise-free
+    targets and one of the unit noise, per trial."""
+    if basis not in BASES:
+        raise ValueError(f"basis must be one of {BASES}; got {basis!r}")
+    lam = check_nonnegative("lam", lam)
+    trials = config.trials if trials is None else check_positive_int("trials", trials)
+    grid = feature_grid(config.n, config.max_features, config.num_grid)
+    x_test, f_test = test_points(config, seed)
+    X_test = design_matrix(basis, x_test, int(grid[-1]))
+    zeros = np.zeros((len(x_test), 2))
+    parts = []
+    for trial, (X, y) in enumerate(_designs(config, 1.0, seed, basis, trials, int(grid[-1]))):
+        x, _ = sample_regression(config.target, config.n, 0.0, seed=(seed, 0, trial))  # the same inputs
+        signal = TARGETS[config.target](x)
+        targets = np.column_stack([signal, y - signal])  # f(x) and the unit noise e, fitted together
+        fit = ridge_sweep(X, targets, X_test, zeros, grid, lam=lam, keep_predictions=True)
+        F = fit.test_predictions[:, :, 0] - f_test  # (P, m)
+        E = fit.test_predictions[:, :, 1]
+        parts.append((np.mean(F ** 2, axis=1), np.mean(F * E, axis=1), np.mean(E ** 2, axis=1)))
+    return NoiseScaledError(grid, *(np.array(values) for values in zip(*parts, strict=True)))
 
 
 @sized_by(config_n)

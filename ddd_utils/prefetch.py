@@ -1,0 +1,58 @@
+"""Background warm-up of an explorer's caches: once a reader moves a slider, a thread computes what the next moves
+will need (the slider values nearest the current one first), so that a drag finds its results ready. Only the
+cached computations run there (numpy, which releases the GIL); drawing stays on the notebook's thread. Both threads
+set BLAS to one thread for these small problems (`blas.sized_by`); that limit is process-wide and the two threads'
+save-and-restore can interleave, so a large computation run during or after a warm-up may get one BLAS thread
+(slower, never different)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+
+
+class Prefetcher:
+    """Runs tasks one at a time in a daemon thread; `replace` drops the tasks not yet started for new ones."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._tasks: list[Callable[[], object]] = []
+        self._thread: threading.Thread | None = None
+        self._idle = threading.Event()
+        self._idle.set()
+
+    def replace(self, tasks: Iterable[Callable[[], object]]) -> None:
+        """Forget the queued tasks and run `tasks`, in order, in the background."""
+        with self._lock:
+            self._tasks = list(tasks)
+            if self._tasks and self._thread is None:
+                self._idle.clear()
+                self._thread = threading.Thread(target=self._work, name="explorer-prefetch", daemon=True)
+                self._thread.start()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until every queued task has run (or `timeout` seconds pass); True if it finished."""
+        return self._idle.wait(timeout)
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                if not self._tasks:
+                    self._thread = None
+                    self._idle.set()
+                    return
+                task = self._tasks.pop(0)
+            try:
+                task()
+            except Exception:  # noqa: BLE001 - a warm-up that fails costs nothing: that move computes (and reports
+                pass           # the error) in the foreground when the reader makes it
+
+
+def nearest_first(values: Sequence, current, direction: int = 0) -> list:
+    """`values` ordered by distance from `current` (ties: the smaller first), `current` itself left out; with a
+    `direction` (+1 or -1, where a drag is heading), the values on that side come first."""
+    def order(value):
+        behind = direction * (value - current) < 0
+        return (behind, abs(value - current), value)
+
+    return sorted((value for value in values if value != current), key=order)
