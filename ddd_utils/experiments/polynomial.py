@@ -81,17 +81,23 @@ def test_points(config: PolynomialConfig, seed: int) -> tuple[np.ndarray, np.nda
 def sweep(config: PolynomialConfig, seed: int = 0, basis: str = "legendre", lam: float = 0.0,
           trials: int | None = None) -> SweepResult:
     """Fit every p of the feature grid on `trials` training sets (min-norm when lam = 0, else ridge)."""
+    lam, trials, grid, f_test, X_test = _sweep_setup(config, seed, basis, lam, trials)
+    fits = [ridge_sweep(X, y, X_test, f_test, grid, lam=lam)
+            for X, y in _designs(config, config.noise, seed, basis, trials, int(grid[-1]))]
+    return SweepResult(grid, *(np.stack([getattr(fit, name) for fit in fits])
+                               for name in ("test_mse", "train_mse", "weight_norm")))
+
+
+def _sweep_setup(config: PolynomialConfig, seed: int, basis: str, lam: float, trials: int | None) -> tuple:
+    """A sweep's checked inputs: (lam, trials, the feature grid, the target at the test points, the test design
+    matrix with the largest p's columns: every p uses a prefix of them)."""
     if basis not in BASES:
         raise ValueError(f"basis must be one of {BASES}; got {basis!r}")
     lam = check_nonnegative("lam", lam)
     trials = config.trials if trials is None else check_positive_int("trials", trials)
     grid = feature_grid(config.n, config.max_features, config.num_grid)
     x_test, f_test = test_points(config, seed)
-    X_test = design_matrix(basis, x_test, int(grid[-1]))  # nested features: every p uses a prefix of columns
-    fits = [ridge_sweep(X, y, X_test, f_test, grid, lam=lam)
-            for X, y in _designs(config, config.noise, seed, basis, trials, int(grid[-1]))]
-    return SweepResult(grid, *(np.stack([getattr(fit, name) for fit in fits])
-                               for name in ("test_mse", "train_mse", "weight_norm")))
+    return lam, trials, grid, f_test, design_matrix(basis, x_test, int(grid[-1]))
 
 
 def _designs(config: PolynomialConfig, noise: float, seed: int, basis: str, trials: int, columns: int):
@@ -123,18 +129,13 @@ class NoiseScaledError:
         return self.signal_sq + 2 * scale * self.cross + noise * self.noise_sq
 
 
+@sized_by(config_n)
 def noise_scaled_sweep(config: PolynomialConfig, seed: int = 0, basis: str = "legendre", lam: float = 0.0,
                        trials: int | None = None) -> NoiseScaledError:
     """`sweep`'s test error as a function of the noise (config.noise is not used): one fit of the noise-free
     targets and one of the unit noise, per trial."""
-    if basis not in BASES:
-        raise ValueError(f"basis must be one of {BASES}; got {basis!r}")
-    lam = check_nonnegative("lam", lam)
-    trials = config.trials if trials is None else check_positive_int("trials", trials)
-    grid = feature_grid(config.n, config.max_features, config.num_grid)
-    x_test, f_test = test_points(config, seed)
-    X_test = design_matrix(basis, x_test, int(grid[-1]))
-    zeros = np.zeros((len(x_test), 2))
+    lam, trials, grid, f_test, X_test = _sweep_setup(config, seed, basis, lam, trials)
+    zeros = np.zeros((len(f_test), 2))
     parts = []
     for trial, (X, y) in enumerate(_designs(config, 1.0, seed, basis, trials, int(grid[-1]))):
         x, _ = sample_regression(config.target, config.n, 0.0, seed=(seed, 0, trial))  # the same inputs
