@@ -62,3 +62,10 @@ def describe_curve(x, errors, threshold: float) -> CurveSummary:
     peak = i_below + int(np.argmax(median[i_below:i_above + 1]))
     return CurveSummary(x[peak], median[peak], x[i_below], median[i_below], x[i_above], median[i_above],
                         x[-1], median[-1])
+
+
+def first_reached(xs, values, level: float) -> float:
+    """The first of `xs` at which `values` reaches `level` or more (nan if it never does): when a training run
+    first fits, or first generalises."""
+    reached = np.flatnonzero(np.asarray(values) >= level)
+    return float(np.asarray(xs)[reached[0]]) if reached.size else float("nan")

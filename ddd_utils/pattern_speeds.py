@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ddd_utils._checks import check_nonnegative, check_positive_int
+from ddd_utils.curves import first_reached
 
 
 @dataclass(frozen=True)
@@ -111,15 +112,20 @@ def _population_mse(problem: Problem, w: np.ndarray) -> np.ndarray:
     return np.sum((scales * w - problem.beta) ** 2, axis=-1) + config.noise
 
 
+def _spectrum(problem: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(h, V, V^T g): the eigenvalues and eigenvectors of H = X^T X / n + decay I, and g = X^T y / n in their
+    basis; both the flow and gradient descent are diagonal there."""
+    X, y, n = problem.X, problem.y, problem.config.n
+    h, V = np.linalg.eigh(X.T @ X / n + problem.config.decay * np.eye(X.shape[1]))
+    return np.clip(h, 0.0, None), V, V.T @ (X.T @ y / n)  # clip: round-off can make a zero eigenvalue negative
+
+
 def gradient_flow(problem: Problem, times: np.ndarray) -> Dynamics:
     """The exact gradient-flow trajectory from w = 0 at each of `times` (>= 0), from one eigendecomposition."""
     times = np.asarray(times, dtype=np.float64)
     if times.ndim != 1 or not np.all(np.isfinite(times)) or np.any(times < 0):
         raise ValueError("times must be a 1-D array of finite numbers >= 0")
-    X, y, n = problem.X, problem.y, problem.config.n
-    h, V = np.linalg.eigh(X.T @ X / n + problem.config.decay * np.eye(X.shape[1]))
-    h = np.clip(h, 0.0, None)  # round-off can make a zero eigenvalue slightly negative
-    coordinates = V.T @ (X.T @ y / n)
+    h, V, coordinates = _spectrum(problem)
     ht = h[None, :] * times[:, None]
     # (1 - exp(-h t)) / h, written with expm1 so it is accurate for small h t and equals t where h = 0
     gain = np.where(h > 0, -np.expm1(-ht) / np.where(h > 0, h, 1.0), times[:, None])
@@ -133,9 +139,7 @@ def gradient_descent(problem: Problem, steps: np.ndarray, lr: float) -> Dynamics
     steps = np.asarray(steps)
     if steps.ndim != 1 or not np.issubdtype(steps.dtype, np.integer) or np.any(steps < 0):
         raise ValueError("steps must be a 1-D array of integers >= 0")
-    X, y, n = problem.X, problem.y, problem.config.n
-    h, V = np.linalg.eigh(X.T @ X / n + problem.config.decay * np.eye(X.shape[1]))
-    h = np.clip(h, 0.0, None)
+    h, V, coordinates = _spectrum(problem)
     if not 0 < lr < 2 / h.max():
         raise ValueError(f"lr must be in (0, 2 / largest curvature) = (0, {2 / h.max():.4g}) for gradient descent "
                          f"to converge; got {lr!r}")
@@ -144,7 +148,7 @@ def gradient_descent(problem: Problem, steps: np.ndarray, lr: float) -> Dynamics
         # 1 - base^k: through expm1/log1p where base > 0 (accurate when lr h is tiny), as a power where it is not
         shrunk = np.where(base > 0, -np.expm1(k * np.log1p(-lr * h)), 1.0 - np.power(base, k))
         gain = np.where(h > 0, shrunk / np.where(h > 0, h, 1.0), lr * k)
-    weights = (gain * (V.T @ (X.T @ y / n))) @ V.T
+    weights = (gain * coordinates) @ V.T
     return dynamics_of(problem, steps.astype(np.float64), weights)
 
 
@@ -168,19 +172,13 @@ def time_grid(config: PatternSpeeds, points: int = 200) -> np.ndarray:
     return np.logspace(np.log10(shortest) - 2, np.log10(longest) + 2.5, points)
 
 
-def first_time(times: np.ndarray, values: np.ndarray, level: float) -> float:
-    """The first of `times` at which `values` reaches `level` or more (nan if never)."""
-    reached = np.flatnonzero(values >= level)
-    return float(times[reached[0]]) if reached.size else float("nan")
-
-
 def race(dynamics: Dynamics, level: float = 0.1) -> dict[str, float]:
     """The race in numbers: when the train and the test error (relative to Var(y)) first fall to `level`, their
     ratio (the delay: about 1 when test follows train, large for grokking), and the highest test error and when it
     happens (above 1, the starting value, is a bump: epoch-wise double descent)."""
     times = dynamics.times
     train, test = dynamics.train_mse / dynamics.label_variance, dynamics.test_mse / dynamics.label_variance
-    fitted, generalised = first_time(times, -train, -level), first_time(times, -test, -level)
+    fitted, generalised = first_reached(times, -train, -level), first_reached(times, -test, -level)
     return {"fitted": fitted, "generalised": generalised, "delay": generalised / fitted,
             "peak": float(test.max()), "peak_time": float(times[np.argmax(test)])}
 

@@ -140,16 +140,19 @@ def _ridge_and_spectrum(config: DecompositionConfig, F: np.ndarray, F_test: np.n
                         validation: slice, num_features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """On one split, per N: the test error of ridge with the strength (of `rf_ridges`) that fits the held-out
     images best, and the eigenvalues of Phi Phi^T / n, descending."""
-    Y = one_hot(data["y"][train])
-    errors, spectra = [], []
+    Y, Y_validation = one_hot(data["y"][train]), one_hot(data["y"][validation])
+    # Unscaled Gram and cross products, grown block by block as features are added (the N are nested).
+    sums = {"gram": 0.0, "validation": 0.0, "test": 0.0}
+    errors, spectra, done = [], [], 0
     for N in num_features:
+        block = F[train, done:N]
+        for name, rows in (("gram", F[train]), ("validation", F[validation]), ("test", F_test)):
+            sums[name] = sums[name] + rows[:, done:N] @ block.T
+        done = N
         scale2 = feature_scale("fourier", int(N)) ** 2
-        gram = scale2 * F[train, :N] @ F[train, :N].T
-        cross_validation = scale2 * F[validation, :N] @ F[train, :N].T
-        cross_test = scale2 * F_test[:, :N] @ F[train, :N].T
+        gram, cross_validation, cross_test = (scale2 * sums[name] for name in ("gram", "validation", "test"))
         fits = [kernel_coefficients(gram, Y, lam=lam) for lam in config.rf_ridges]
-        losses = [np.mean(np.sum((cross_validation @ alpha - one_hot(data["y"][validation])) ** 2, axis=1))
-                  for alpha in fits]
+        losses = [np.mean(np.sum((cross_validation @ alpha - Y_validation) ** 2, axis=1)) for alpha in fits]
         best = fits[int(np.argmin(losses))]
         errors.append(np.mean((cross_test @ best).argmax(axis=1) != data["y_test"]))
         spectra.append(np.sort(np.linalg.eigvalsh(gram / config.rf_n))[::-1])
@@ -186,6 +189,7 @@ def network_decomposition(config: DecompositionConfig, noise: float, progress: b
     histories = train_many(models, model_datas, recipe, seeds, log_spaced_epochs(config.mlp_epochs,
                                                                                  config.mlp_eval_count),
                            progress=progress)
+    position = {key: i for i, key in enumerate(keys)}
     x_test, y_test = datas[0].x_test, source["y_test"]
     with torch.no_grad():
         log_probs = {key: torch.log_softmax(model.eval()(x_test), dim=1).numpy().astype(np.float64)
@@ -203,13 +207,13 @@ def network_decomposition(config: DecompositionConfig, noise: float, progress: b
         for name, value in (("ce_risk", ce.risk), ("ce_bias", ce.bias), ("ce_variance", ce.variance),
                             ("sq_risk", sq.risk), ("sq_bias", sq.bias), ("sq_variance", sq.variance)):
             out[name].append(value)
-        chosen = [histories[keys.index((width, s, s))] for s in range(config.mlp_splits)]
+        chosen = [histories[position[width, s, s]] for s in range(config.mlp_splits)]
         out["test_error"].append([h["test_error"][-1] for h in chosen])
         out["train_error"].append([h["train_error"][-1] for h in chosen])
         out["best_test_error"].append([min(h["test_error"]) for h in chosen])
         out["split_average_error"].append(np.mean(np.exp(by_split).mean(axis=0).argmax(axis=1) != y_test))
         out["seed_average_error"].append(np.mean(np.exp(by_seed).mean(axis=0).argmax(axis=1) != y_test))
-        first_models.append(models[keys.index((width, 0, 0))])
+        first_models.append(models[position[width, 0, 0]])
     result = {name: np.array(values) for name, values in out.items()}
     for name in ("test_error", "train_error", "best_test_error"):
         result[name] = result[name].T  # (splits, widths), as the plots take trials

@@ -20,6 +20,7 @@ import torch
 
 from ddd_utils._checks import check_nonnegative, check_positive_int
 from ddd_utils.blas import spare_one_core
+from ddd_utils.curves import first_reached
 from ddd_utils.data.modular import OPERATIONS, modular_data
 from ddd_utils.models import MLP
 from ddd_utils.models.arithmetic_transformer import ArithmeticTransformer
@@ -171,13 +172,9 @@ def run(job: list[dict], checkpoint: Path | None = None, progress: bool = False)
 
 def grokking_step(history: dict, level: float = GROKKED) -> float:
     """The first recorded step at which test accuracy reaches `level` (nan if it never does)."""
-    accuracy = 1.0 - np.asarray(history["test_error"])
-    reached = np.flatnonzero(accuracy >= level)
-    return float(history["step"][reached[0]]) if reached.size else float("nan")
+    return first_reached(history["step"], 1.0 - np.asarray(history["test_error"]), level)
 
 
 def memorised_step(history: dict, level: float = 0.99) -> float:
     """The first recorded step at which training accuracy reaches `level` (nan if it never does)."""
-    accuracy = 1.0 - np.asarray(history["train_error"])
-    reached = np.flatnonzero(accuracy >= level)
-    return float(history["step"][reached[0]]) if reached.size else float("nan")
+    return first_reached(history["step"], 1.0 - np.asarray(history["train_error"]), level)

@@ -83,7 +83,7 @@ def sweep(config: PolynomialConfig, seed: int = 0, basis: str = "legendre", lam:
     """Fit every p of the feature grid on `trials` training sets (min-norm when lam = 0, else ridge)."""
     lam, trials, grid, f_test, X_test = _sweep_setup(config, seed, basis, lam, trials)
     fits = [ridge_sweep(X, y, X_test, f_test, grid, lam=lam)
-            for X, y in _designs(config, config.noise, seed, basis, trials, int(grid[-1]))]
+            for _, X, y in _designs(config, config.noise, seed, basis, trials, int(grid[-1]))]
     return SweepResult(grid, *(np.stack([getattr(fit, name) for fit in fits])
                                for name in ("test_mse", "train_mse", "weight_norm")))
 
@@ -101,14 +101,14 @@ def _sweep_setup(config: PolynomialConfig, seed: int, basis: str, lam: float, tr
 
 
 def _designs(config: PolynomialConfig, noise: float, seed: int, basis: str, trials: int, columns: int):
-    """(design matrix, targets) of each trial's training set at label-noise variance `noise`; one design matrix is
-    built for a batch of trials (fewer Python loops)."""
+    """(inputs, design matrix, targets) of each trial's training set at label-noise variance `noise`; one design
+    matrix is built for a batch of trials (fewer Python loops)."""
     draws = [sample_regression(config.target, config.n, noise, seed=(seed, 0, trial)) for trial in range(trials)]
     for start in range(0, trials, _TRIALS_PER_DESIGN):
         batch = draws[start:start + _TRIALS_PER_DESIGN]
         X_batch = design_matrix(basis, np.concatenate([x for x, _ in batch]), columns)
-        for k, (_, y) in enumerate(batch):
-            yield X_batch[k * config.n:(k + 1) * config.n], y
+        for k, (x, y) in enumerate(batch):
+            yield x, X_batch[k * config.n:(k + 1) * config.n], y
 
 
 @dataclass(frozen=True)
@@ -137,8 +137,7 @@ def noise_scaled_sweep(config: PolynomialConfig, seed: int = 0, basis: str = "le
     lam, trials, grid, f_test, X_test = _sweep_setup(config, seed, basis, lam, trials)
     zeros = np.zeros((len(f_test), 2))
     parts = []
-    for trial, (X, y) in enumerate(_designs(config, 1.0, seed, basis, trials, int(grid[-1]))):
-        x, _ = sample_regression(config.target, config.n, 0.0, seed=(seed, 0, trial))  # the same inputs
+    for x, X, y in _designs(config, 1.0, seed, basis, trials, int(grid[-1])):
         signal = TARGETS[config.target](x)
         targets = np.column_stack([signal, y - signal])  # f(x) and the unit noise e, fitted together
         fit = ridge_sweep(X, targets, X_test, zeros, grid, lam=lam, keep_predictions=True)
