@@ -240,13 +240,17 @@ def draw_polynomial_state(state: dict) -> Figure:
     return PolynomialView(state).fig
 
 
+WARM_AT_DISPLAY = 4  # settings warmed as soon as an explorer shows (per size slider: one step either way, or two)
+
+
 def explorer(controls: dict, compute, view_class: type[View], rows: tuple[int, ...] = (2, 2), neighbours=None):
     """Lay out `controls` in rows above one image of a `view_class` figure; a change of any control recomputes
     the state, updates the figure's artists in place and sends one new PNG (errors show below the image). With
     `neighbours(moved=..., direction=..., **settings)` (a list of cached computations; `moved` names the control
     that changed, `direction` the sign of a numeric change), each change then warms those caches in the
-    background (`prefetch.Prefetcher`), so the next moves find their results computed; nothing is prefetched
-    before the first change (a page built without a reader never pays for it)."""
+    background (`prefetch.Prefetcher`), so the next moves find their results computed. Before any change only the
+    `WARM_AT_DISPLAY` settings nearest the start are warmed (a fraction of a second: a page built without a reader
+    pays little for it, and a reader's first move finds its result ready)."""
     import ipywidgets as widgets
 
     image, messages = widgets.Image(format="png"), widgets.Output()
@@ -269,6 +273,8 @@ def explorer(controls: dict, compute, view_class: type[View], rows: tuple[int, .
     for control in controls.values():
         control.observe(redraw, names="value")
     redraw()
+    if neighbours is not None:
+        prefetcher.replace(neighbours(**{name: control.value for name, control in controls.items()})[:WARM_AT_DISPLAY])
     boxes, start, items = [], 0, list(controls.values())
     for size in rows:
         boxes.append(widgets.HBox(items[start:start + size]))
@@ -299,6 +305,7 @@ def polynomial_explorer(n: int = 16, noise: float = 0.1, num_features: int = 32)
 LINEAR_EXPLORER = linear_regression.LinearConfig(grid_points=30, trials=8)
 RIDGE_CHOICES = (0.0, 0.1, 1.0, 10.0, 100.0)
 LINEAR_SIZES = range(5, 101)  # the n and p sliders' values
+LINEAR_TOP = 1e4  # the explorer's risk axis ends here (median peaks on the sliders' range: 6 to 2,000 at noise 1)
 
 
 @lru_cache(maxsize=2 * len(LINEAR_SIZES))
@@ -325,36 +332,45 @@ def linear_state(n: int, p: int, noise: float, lam: float = 0.0) -> dict:
 
 
 class LinearView(View):
-    """Left: risk against n at d = p. Right: risk against p at fixed n. Monte Carlo medians, exact theory dashed."""
+    """Left: risk against n at d = p. Right: risk against p at fixed n. Monte Carlo medians, exact theory dashed.
+    Each panel's x axis is the ratio to its threshold (n / d, p / n): the peak stays at 1, and a move of n or p
+    keeps the frame (only the curves move)."""
 
-    PANELS = (("by_n", "theory_by_n", "training samples n", "p", "n"), ("by_p", "theory_by_p", "features used p",
-                                                                         "n", "p"))
+    # per panel: the state's curve and exact line, the x label, the size the sweep is divided by, the slider shown
+    PANELS = (("by_n", "theory_by_n", "samples per feature n / d", "p", "n"),
+              ("by_p", "theory_by_p", "features per sample p / n", "n", "p"))
 
     def build(self) -> None:
         self.axes = self.fig.subplots(1, 2)
         self.parts = []
-        for ax, (_, _, label, _, _) in zip(self.axes, self.PANELS, strict=True):
+        for ax, (_, _, label, _, slider) in zip(self.axes, self.PANELS, strict=True):
             risk = plots.LiveTrials(ax, label="simulation (median)", center="median")
             (theory,) = ax.plot([], [], color="k", linestyle="--", linewidth=1)
-            threshold = ax.axvline(1, label="threshold", **plots.THRESHOLD_STYLE)
-            current = ax.axvline(1, color="C3", linewidth=1.5, label=f"slider's {label.split()[-1]}")
+            ax.axvline(1, label="threshold", **plots.THRESHOLD_STYLE)
+            current = ax.axvline(1, color="C3", linewidth=1.5, label=f"slider's {slider}")
             plots.double_descent_axes(ax, label, "excess test risk", logx=False)
-            self.parts.append((risk, theory, threshold, current))
+            self.parts.append((risk, theory, current))
 
     def update(self, state: dict) -> None:
         panels = zip(self.axes, self.PANELS, self.parts, strict=True)
-        for ax, (key, theory_key, _, threshold_key, current_key), (risk, theory, threshold, current) in panels:
-            curve = state[key]
-            risk.set(curve.sizes, curve.risk)
+        for ax, (key, theory_key, _, threshold_key, slider), (risk, theory, current) in panels:
+            curve, threshold = state[key], state[threshold_key]
+            ratios = curve.sizes / threshold
+            risk.set(ratios, curve.risk)
             exact = state[theory_key]
             theory.set_visible(exact is not None)
             theory.set_label("exact expected risk" if exact is not None else "_hidden")
             if exact is not None:
-                theory.set_data(curve.sizes, exact)
-            threshold.set_xdata([state[threshold_key]] * 2)
-            current.set_xdata([state[current_key]] * 2)
-            ax.set_title(f"d = {state['p']} features" if key == "by_n" else f"n = {state['n']} samples", fontsize=9)
-            rescale(ax, decades=2)
+                theory.set_data(ratios, exact)
+            current.set_xdata([state[slider] / threshold] * 2)
+            cut = " (peak cut)" if np.median(curve.risk, axis=0).max() > LINEAR_TOP else ""
+            size = f"d = {state['p']} features" if key == "by_n" else f"n = {state['n']} samples"
+            ax.set_title(size + cut, fontsize=9)
+            rescale(ax)
+            # Limits set by the noise alone (as in chapter 1's explorer): the simulated peak's height swings by
+            # decades from one size to the next (a few trials, near-singular designs), and following it would
+            # redraw the frame. The floor is two decades under the noise, the top above every median peak we met.
+            ax.set_ylim(10.0 ** np.floor(np.log10(max(state["noise"], 1e-6) / 100)), LINEAR_TOP)
             legend_below(ax)  # its entries change with the ridge: the exact curve is for min-norm only
         ridge = f", ridge lam = {state['lam']:g}" if state["lam"] else " (min-norm)"
         self.fig.suptitle(f"noise variance {state['noise']:g}{ridge}", fontsize=10)

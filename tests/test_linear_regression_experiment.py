@@ -76,11 +76,13 @@ def test_samplewise_min_norm_bias_and_variance_match_the_closed_form_split(min_n
 
 
 def test_samplewise_min_norm_bias_is_round_off_from_n_equal_d_on(min_norm_curve):
+    # From n = d on the fit recovers b exactly; what is left is the round-off of a solve through X^T X (relative
+    # error about cond(X)^2 eps, squared; 4e-15 for the worst of 400 square 20 x 20 designs, 1e-24 a step beyond).
     above = min_norm_curve.sizes >= D
-    assert np.all(min_norm_curve.bias[:, above] < 1e-20 * SAMPLE_CONFIG.signal)
+    assert np.all(min_norm_curve.bias[:, above] < 1e-12 * SAMPLE_CONFIG.signal)
     # Below d a (d - n)-dimensional part of b is missed: far above round-off (for n = d - 1 it is signal / d times a
-    # chi-square with 1 degree of freedom, so single trials can be small, but not 1e-20 small).
-    assert np.all(min_norm_curve.bias[:, ~above] > 1e-20 * SAMPLE_CONFIG.signal)
+    # chi-square with 1 degree of freedom, so single trials can be small, but not 1e-12 small: 7e-6 here).
+    assert np.all(min_norm_curve.bias[:, ~above] > 1e-12 * SAMPLE_CONFIG.signal)
 
 
 def test_samplewise_min_norm_risk_is_exactly_bias_plus_variance(min_norm_curve):

@@ -4,6 +4,7 @@ the blitted render of a move (content over a saved frame) must equal a full rend
 from __future__ import annotations
 
 import io
+import time
 
 import matplotlib
 import numpy as np
@@ -236,3 +237,19 @@ def test_a_prefetched_move_finds_its_sweep_computed():
     dragging_p_up = widgets.linear_neighbours(n=50, p=50, moved="p", direction=1)
     assert [task.func for task in dragging_p_up[:95]] == [widgets._linear_samplewise] * 95
     assert [task.args[0] for task in dragging_p_up[:3]] == [51, 52, 53]
+
+
+def test_an_explorer_warms_the_settings_next_to_its_start_before_any_move():
+    widgets._polynomial_errors.cache_clear()
+    explorer = widgets.polynomial_explorer(n=10, noise=0.1, num_features=20)
+    deadline = time.monotonic() + 60  # the warm-up runs in a background thread: wait for it (it takes ~0.5 s)
+    while widgets._polynomial_errors.cache_info().currsize < 1 + widgets.WARM_AT_DISPLAY:
+        assert time.monotonic() < deadline, "the explorer did not warm its neighbours"
+        time.sleep(0.05)
+    time.sleep(0.2)  # nothing beyond the first few: the rest waits for a move
+    assert widgets._polynomial_errors.cache_info().currsize == 1 + widgets.WARM_AT_DISPLAY
+    misses = widgets._polynomial_errors.cache_info().misses
+    for n in (8, 9, 11, 12):  # one and two steps either way: a first move of n finds its sweep computed
+        widgets._polynomial_errors(n, "legendre", 0.0)
+    assert widgets._polynomial_errors.cache_info().misses == misses
+    assert explorer.children[-2].value  # and the start's image is shown
