@@ -51,3 +51,24 @@ def test_colab_link_opens_an_existing_notebook(built_html, chapter, book_config)
         assert link.startswith(prefix), f"Colab link {link} is not on {prefix}"
         target = ROOT / link.removeprefix(prefix)
         assert target.suffix == ".ipynb" and target.exists(), f"Colab link points at {target}, which does not exist"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
+def test_exercises_show_and_their_solutions_are_hidden_until_opened(built_html, chapter):
+    html = page(built_html, chapter)
+    exercises = re.findall(r'<div class="exercise admonition" id="([^"]+)"', html)
+    solutions = re.findall(r'<div class="solution dropdown admonition" id="[^"]+">\s*<p class="admonition-title">'
+                           r'Solution to<a class="reference internal" href="#([^"]+)"', html)
+    assert 2 <= len(exercises) <= 4 and sorted(solutions) == sorted(exercises)
+    # sphinx-togglebutton collapses exactly these on load; the solution's code and output sit inside the box
+    assert "var togglebuttonSelector = '.toggle, .admonition.dropdown';" in html
+    assert re.search(r'<div class="solution dropdown admonition"(?:(?!<div class="(?:exercise|solution) ).)*'
+                     r'class="cell tag_solution', html, re.S)
+
+
+def test_maths_is_rendered_by_a_mathjax_copy_served_with_the_pages(built_html):
+    html = page(built_html, CHAPTERS[1])
+    scripts = re.findall(r'<script[^>]*src="([^"]*mathjax[^"]*)"', html, re.I)
+    assert scripts == ["_static/mathjax/tex-chtml.js"], scripts  # no CDN: the maths renders offline
+    assert (built_html / scripts[0]).stat().st_size > 100_000
+    assert (built_html / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import papermill
 import pytest
@@ -56,9 +57,35 @@ def test_chapter_runs_on_smoke_and_draws_figures(path, tmp_path, monkeypatch):
     outputs = [output for cell in code_cells(out) for output in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     assert any("image/png" in o.get("data", {}) for o in outputs), f"{path.name} drew no figure on smoke"
+    solutions = [cell for cell in code_cells(out) if "solution" in cell["metadata"].get("tags", [])]
+    assert solutions, f"{path.name} has no exercise whose solution computes its answer"
+    assert all(cell.get("outputs") for cell in solutions), "every solution's code prints its answer on smoke"
 
 
 def test_unknown_preset_stops_a_chapter_with_a_clear_error(tmp_path):
     with pytest.raises(papermill.PapermillExecutionError, match="PRESET must be one of"):
         papermill.execute_notebook(str(CHAPTERS[0]), str(tmp_path / "out.ipynb"), parameters={"PRESET": "huge"},
                                    cwd=str(CHAPTERS[0].parent), kernel_name="python3", progress_bar=False)
+
+
+def markdown_sources(path) -> list[str]:
+    return [source(cell) for cell in json.loads(path.read_text())["cells"] if cell["cell_type"] == "markdown"]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_every_chapter_has_two_to_four_exercises_each_with_one_hidden_solution(path):
+    text = "\n".join(markdown_sources(path))
+    labels = re.findall(r"```\{exercise\}[^\n]*\n:label: (\S+)", text)
+    assert 2 <= len(labels) <= 4, f"{path.name} has {len(labels)} exercises"
+    solved = re.findall(r"```\{solution-start\} (\S+)\n:class: dropdown\n```", text)
+    assert sorted(solved) == sorted(labels), "each exercise needs one solution, hidden (class dropdown)"
+    assert text.count("```{solution-start}") == text.count("```{solution-end}")
+    for cell in json.loads(path.read_text())["cells"]:  # solutions start collapsed in Jupyter too
+        if "solution" in cell["metadata"].get("tags", []):
+            assert cell["metadata"].get("jupyter", {}).get("source_hidden"), f"{path.name}: a solution is shown"
+
+
+def test_exercise_labels_are_unique_across_the_book():
+    labels = [label for path in CHAPTERS
+              for label in re.findall(r":label: (\S+)", "\n".join(markdown_sources(path)))]
+    assert len(labels) == len(set(labels))
