@@ -17,7 +17,7 @@ kinds of move per slider, each starting from caches that hold only what the prev
 The baseline is what the explorers did before: build a new figure for the jump's setting and render all of it.
 Prints medians over repeats, the compute alone, and the ratio to the baseline.
 
-    python benchmarks/explorers.py [--repeats 5]
+    python benchmarks/explorers.py [--repeats 5] [--only 'chapter 1']
 """
 
 from __future__ import annotations
@@ -138,7 +138,8 @@ def paced_drag(live: widgets.LiveImage, state_of, caches, neighbours, start: dic
     for value in values:
         setting = {**start, slider: plain(value)}
         start_time = time.perf_counter()
-        live.png(state_of(**setting))
+        with prefetcher.paused():
+            live.png(state_of(**setting))
         seconds.append(time.perf_counter() - start_time)
         prefetcher.replace(neighbours(moved=slider, direction=int(np.sign(plain(values[-1]) - plain(values[0]))),
                                       **setting))
@@ -161,8 +162,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--pause", type=float, default=0.15, help="seconds between the moves of a paced drag")
+    parser.add_argument("--only", default="", help="time only the explorers whose name contains this, e.g. 'chapter 1'")
     args = parser.parse_args()
     for name, (state_of, view_class, caches, neighbours, start, drags) in EXPLORERS.items():
+        if args.only not in name:
+            continue
         for slider, values in drags.items():
             values = list(values)
             steps, redraws = [], 0

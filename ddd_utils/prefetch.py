@@ -8,7 +8,8 @@ save-and-restore can interleave, so a large computation run during or after a wa
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 
 class Prefetcher:
@@ -20,6 +21,8 @@ class Prefetcher:
         self._thread: threading.Thread | None = None
         self._idle = threading.Event()
         self._idle.set()
+        self._free = threading.Event()  # cleared while the foreground computes: no new task starts then
+        self._free.set()
 
     def replace(self, tasks: Iterable[Callable[[], object]]) -> None:
         """Forget the queued tasks and run `tasks`, in order, in the background."""
@@ -30,12 +33,23 @@ class Prefetcher:
                 self._thread = threading.Thread(target=self._work, name="explorer-prefetch", daemon=True)
                 self._thread.start()
 
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Start no queued task while the caller works (a slider move being computed and drawn): the two threads
+        share the GIL and two cores, so a warm-up running beside a move slows it. A task already running finishes."""
+        self._free.clear()
+        try:
+            yield
+        finally:
+            self._free.set()
+
     def wait(self, timeout: float | None = None) -> bool:
         """Block until every queued task has run (or `timeout` seconds pass); True if it finished."""
         return self._idle.wait(timeout)
 
     def _work(self) -> None:
         while True:
+            self._free.wait()
             with self._lock:
                 if not self._tasks:
                     self._thread = None

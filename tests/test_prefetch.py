@@ -33,3 +33,12 @@ def test_nearest_first_leaves_out_the_current_value_and_puts_a_drags_side_first(
     assert nearest_first(range(1, 7), 3) == [2, 4, 1, 5, 6]
     assert nearest_first(range(1, 7), 3, direction=1) == [4, 5, 6, 2, 1]
     assert nearest_first(range(1, 7), 3, direction=-1) == [2, 1, 4, 5, 6]
+
+
+def test_no_task_starts_while_paused_and_the_queue_resumes_after():
+    done = []
+    prefetcher = Prefetcher()
+    with prefetcher.paused():
+        prefetcher.replace([lambda: done.append(1), lambda: done.append(2)])
+        assert not prefetcher.wait(timeout=0.3) and done == []  # held back while the foreground works
+    assert prefetcher.wait(timeout=10) and done == [1, 2]
