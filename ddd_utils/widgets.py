@@ -151,7 +151,7 @@ def _rounded_out(low: float, high: float, parts: int = 10, min_step: float = 0.0
     return float(np.floor(low / step + slack) * step), float(np.ceil(high / step - slack) * step)
 
 
-# The explorer's live curve: few trials, test points and features, so that a move of n recomputes it in about 50 ms
+# The explorer's live curve: few trials, test points and features, so that a move of n recomputes it in about 60 ms
 # on 2 cores (the chapter's figures sweep to 10,000 features; 1,000 still shows the second descent for every n).
 EXPLORER = polynomial.PolynomialConfig(max_features=1000, num_grid=30, trials=6, n_test=200)
 

@@ -4,7 +4,7 @@ x ~ N(0, I_d), y = x . b + e with |b|^2 = `signal` and Var(e) = `noise`. For iso
 estimate b_hat is exactly |b_hat - b|^2, so the sample-wise sweeps need no test set. Every estimator here is a
 spectral filter of the training design X = U diag(s) V^T: b_hat = V diag(f(s)) U^T y, which makes min-norm, ridge
 and the ablations of Schaeffer et al. (2023) one formula. Min-norm and ridge fits are computed through Gram
-matrices grown along the sweep (a corner of one matrix, or sums over added rows or columns: 10-30x faster than an SVD
+matrices grown along the sweep (a corner of one matrix, or sums over added rows or columns: 10-20x faster than an SVD
 per size, which the ablations still use to filter singular values).
 """
 
@@ -169,7 +169,7 @@ def _row_prefix_fits(X: np.ndarray, targets: np.ndarray, sizes: np.ndarray, lam:
     """Ridge (lam > 0) or min-norm (lam = 0) fits of `targets` (trials, N, r) on the first n rows of X (trials, N, d),
     for each n in `sizes` (increasing): each (trials, d, r). Solved in the smaller dimension: below d through the
     n x n Gram matrix X X^T (a corner of one matrix), from d on through X^T X, grown block by block as rows are
-    added. Exact for designs of full rank (Gaussian ones are, almost surely); an SVD per size costs 10-30x more."""
+    added. Exact for designs of full rank (Gaussian ones are, almost surely); an SVD per size costs 10-20x more."""
     d = X.shape[-1]
     head = X[:, :d]
     row_gram = head @ head.transpose(0, 2, 1)
