@@ -222,12 +222,13 @@ class PolynomialView(View):
         self.error.set(curve.num_features, curve.test_error)
         self.threshold.set_xdata([state["n"]] * 2)
         self.current.set_xdata([p, p])
-        nearest = np.searchsorted(curve.num_features, min(p, curve.num_features[-1]))
+        nearest = int(np.argmin(np.abs(np.log(curve.num_features) - np.log(p))))  # the swept p nearest the slider's
         median = np.median(curve.test_error[:, nearest])
         self.current_point.set_offsets([[curve.num_features[nearest], median]])
         self.left.set_title(f"n = {state['n']} samples, fit with p = {p} features", fontsize=9)
         cut = " (peak cut)" if np.median(curve.test_error, axis=0).max() > POLYNOMIAL_TOP else ""
-        self.right.set_title(f"p = {curve.num_features[nearest]}: median test MSE {median:.3g}{cut}", fontsize=9)
+        self.right.set_title(f"swept p nearest the slider's, {curve.num_features[nearest]}: median test MSE "
+                             f"{median:.3g}{cut}", fontsize=9)
         rescale(self.right)
         # Limits set by the noise alone, like the left panel's: the peak's height swings by many decades from one n
         # to the next (float64 round-off at p = n, chapter 1 shows), and following it would redraw the frame.
