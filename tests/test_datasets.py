@@ -317,3 +317,14 @@ def test_to_tensor_dataset_adds_a_channel_to_mnist_images():
 def test_to_tensor_dataset_rejects_bad_inputs(images, mean, std, name):
     with pytest.raises(ValueError, match=name):
         to_tensor_dataset(images, np.zeros(2, np.int64), mean, std)
+
+
+def test_the_digits_are_parsed_once_scaled_to_the_unit_interval_and_read_only():
+    from ddd_utils.data.digits import digits
+
+    images, labels = digits()
+    assert digits()[0] is images  # cached: later calls do not parse the file again
+    assert images.shape == (1797, 64) and images.min() == 0.0 and images.max() == 1.0
+    assert sorted(set(labels.tolist())) == list(range(10))
+    with pytest.raises(ValueError, match="read-only"):
+        images[0, 0] = 0.5  # a caller cannot change what every later sweep reads

@@ -19,6 +19,7 @@ import torch  # imported here, not in network_vs_min_norm, so that ddd_utils.bla
 from ddd_utils._checks import check_nonnegative, check_positive_int, check_probability
 from ddd_utils.blas import config_n, sized_by
 from ddd_utils.curves import wrapped
+from ddd_utils.data.digits import digits
 from ddd_utils.data.noise import corrupt_labels
 from ddd_utils.experiments.polynomial import feature_grid
 from ddd_utils.linear import min_norm, min_norm_sweep
@@ -123,10 +124,7 @@ def load_split(dataset: str, n: int, n_test: int, seed: int, noise: float = 0.0,
     noise = check_probability("noise", noise)
     rng = np.random.default_rng((seed, 2))
     if dataset == "digits":
-        from sklearn.datasets import load_digits
-
-        images, labels = load_digits(return_X_y=True)
-        images = images / 16.0  # 17 grey levels, 0 .. 16
+        images, labels = digits()
         if n_test >= labels.size:
             raise ValueError(f"n_test must be less than {labels.size} (the digits data set); got {n_test}")
         if n > labels.size - n_test:

@@ -21,6 +21,7 @@ import torch
 
 from ddd_utils._checks import check_positive_int, check_probability
 from ddd_utils.blas import spare_one_core
+from ddd_utils.data.digits import digits
 from ddd_utils.data.noise import corrupt_labels
 from ddd_utils.data.subsets import nested_stratified_order
 from ddd_utils.models import build_model
@@ -143,12 +144,10 @@ def _pool(dataset: str, data_root: str) -> tuple[np.ndarray, np.ndarray, np.ndar
         x, y = train.tensors[0].numpy(), train.tensors[1].numpy()
         x_test, y_test = test.tensors[0].numpy(), test.tensors[1].numpy()
     elif dataset == "digits":
-        from sklearn.datasets import load_digits
-
-        images, labels = load_digits(return_X_y=True)
+        images, labels = digits()
         split = nested_stratified_order(labels, seed=SUBSET_SEED)
         test, train = split[:DIGITS_TEST_SIZE], split[DIGITS_TEST_SIZE:]
-        images = images.reshape(-1, 1, 8, 8) / 16.0  # 17 grey levels, 0 .. 16
+        images = images.reshape(-1, 1, 8, 8)
         mean, std = images[train].mean(), images[train].std()
         x, y = (images[train] - mean) / std, labels[train]
         x_test, y_test = (images[test] - mean) / std, labels[test]
