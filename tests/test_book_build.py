@@ -1,4 +1,5 @@
-"""The whole book builds offline on the smoke preset with warnings as errors, and its Colab links resolve."""
+"""The whole book builds offline on the smoke preset with warnings as errors, its Colab links resolve, its
+exercises' solutions are hidden until opened, and its maths is typeset by a MathJax served with the pages."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Every chapter notebook: stored clean, parameterised, installable on Colab, and runnable on the smoke preset."""
+"""Every chapter notebook: stored clean, parameterised, installable on Colab, runnable on the smoke preset, and
+ending with 2-4 exercises whose hidden solutions compute their answers."""
 
 from __future__ import annotations
 

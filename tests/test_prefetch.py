@@ -1,5 +1,5 @@
 """The explorers' background warm-up: tasks run in order off the calling thread, a new list replaces the queued
-one, and a failing task does not stop the rest."""
+one, a failing task does not stop the rest, and none starts while the foreground has paused the queue."""
 
 from __future__ import annotations
 
