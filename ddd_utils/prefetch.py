@@ -1,6 +1,8 @@
 """Background warm-up of an explorer's caches: once a reader moves a slider, a thread computes what the next moves
 will need (the slider values nearest the current one first), so that a drag finds its results ready. Only the
-cached computations run there (numpy, which releases the GIL); drawing stays on the notebook's thread. Both threads
+cached computations run there; drawing stays on the notebook's thread. numpy and scipy release the GIL in their
+kernels but not in the Python around them, so the two threads still compete, and the explorer pauses the queue
+while it computes and draws a move (`Prefetcher.paused`). Both threads
 set BLAS to one thread for these small problems (`blas.sized_by`); that limit is process-wide and the two threads'
 save-and-restore can interleave, so a large computation run during or after a warm-up may get one BLAS thread
 (slower, never different)."""

@@ -103,13 +103,12 @@ class LiveImage:
         return buffer.getvalue()
 
 
-def rescale(ax: Axes, errors: bool = False, decades: float = 1.0) -> None:
+def rescale(ax: Axes, errors: bool = False) -> None:
     """Fit the axis limits to the visible artists' data, rounded out so that most slider moves keep the frame: a
-    linear axis to `_rounded_out` steps plus the axes' margins, a log x axis the same in decades, a log y axis'
-    top to multiples of `decades` decades, coarser when it spans many (a peak's height may change by decades per
-    move: a larger `decades` keeps the frame through more of them). Log axes have ticks at decades only (minor
-    ticks are a third of a frame's drawing time; their labels crowd). `errors`: the y axis shows error rates,
-    rounded out to tenths within [0, 1]."""
+    linear axis to `_rounded_out` steps plus the axes' margins, a log x axis the same in decades, a log y axis to
+    whole decades, coarser when it spans many (a peak's height may change by decades per move). Log axes have
+    ticks at decades only (minor ticks are a third of a frame's drawing time; their labels crowd). `errors`: the
+    y axis shows error rates, rounded out to tenths within [0, 1]."""
     ax.relim(visible_only=True)
     ax.get_xlim()  # runs the autoscaling that adding artists left pending, which would replace these limits later
     limits = ax.dataLim
@@ -126,7 +125,7 @@ def rescale(ax: Axes, errors: bool = False, decades: float = 1.0) -> None:
             (ax.xaxis if axis == "x" else ax.yaxis).set_minor_locator(NullLocator())
         if log and axis == "y":  # the floor's decade, and the top rounded out to whole decades (more if it is far)
             low = np.floor(low + 1e-9)
-            high = _rounded_out(low, high, parts=5, min_step=decades)[1]
+            high = _rounded_out(low, high, parts=5, min_step=1.0)[1]
         else:
             low, high = _rounded_out(low, high, parts=20 if log else 10)
             low, high = low - margin * (high - low), high + margin * (high - low)
@@ -165,6 +164,13 @@ class ErrorCurve(NamedTuple):
 
     num_features: np.ndarray
     test_error: np.ndarray
+
+
+def noise_floor(noise: float) -> float:
+    """The bottom of an explorer's log error axis: two decades under the label noise, rounded down to a decade.
+    Set by the noise alone, not by the simulated curve, whose peak height swings by decades from one size to the
+    next (a few trials, near-singular designs): following it would redraw the frame on most moves."""
+    return 10.0 ** np.floor(np.log10(max(noise, 1e-6) / 100))
 
 
 @lru_cache(maxsize=2 * len(POLYNOMIAL_N))
@@ -230,9 +236,7 @@ class PolynomialView(View):
         self.right.set_title(f"swept p nearest the slider's, {curve.num_features[nearest]}: median test MSE "
                              f"{median:.3g}{cut}", fontsize=9)
         rescale(self.right)
-        # Limits set by the noise alone, like the left panel's: the peak's height swings by many decades from one n
-        # to the next (float64 round-off at p = n, chapter 1 shows), and following it would redraw the frame.
-        self.right.set_ylim(10.0 ** np.floor(np.log10(max(state["noise"], 1e-6) / 100)), POLYNOMIAL_TOP)
+        self.right.set_ylim(noise_floor(state["noise"]), POLYNOMIAL_TOP)  # fixed top: the peak (round-off) swings
         ridge = f", ridge lam = {state['lam']:g}" if state["lam"] else ""
         self.fig.suptitle(f"{state['basis']} features, noise variance {state['noise']:g}{ridge}", fontsize=10)
 
@@ -259,10 +263,13 @@ def explorer(controls: dict, compute, view_class: type[View], rows: tuple[int, .
     live: list[LiveImage] = []
     prefetcher = Prefetcher()
 
+    def current() -> dict:
+        return {name: control.value for name, control in controls.items()}
+
     def redraw(change=None):
         with messages, prefetcher.paused():
             messages.clear_output(wait=True)
-            settings = {name: control.value for name, control in controls.items()}
+            settings = current()
             state = compute(**settings)
             if not live:
                 live.append(LiveImage(view_class(state, managed=False)))
@@ -276,7 +283,7 @@ def explorer(controls: dict, compute, view_class: type[View], rows: tuple[int, .
         control.observe(redraw, names="value")
     redraw()
     if neighbours is not None:
-        prefetcher.replace(neighbours(**{name: control.value for name, control in controls.items()})[:WARM_AT_DISPLAY])
+        prefetcher.replace(neighbours(**current())[:WARM_AT_DISPLAY])
     boxes, start, items = [], 0, list(controls.values())
     for size in rows:
         boxes.append(widgets.HBox(items[start:start + size]))
@@ -369,10 +376,7 @@ class LinearView(View):
             size = f"d = {state['p']} features" if key == "by_n" else f"n = {state['n']} samples"
             ax.set_title(size + cut, fontsize=9)
             rescale(ax)
-            # Limits set by the noise alone (as in chapter 1's explorer): the simulated peak's height swings by
-            # decades from one size to the next (a few trials, near-singular designs), and following it would
-            # redraw the frame. The floor is two decades under the noise, the top above every median peak we met.
-            ax.set_ylim(10.0 ** np.floor(np.log10(max(state["noise"], 1e-6) / 100)), LINEAR_TOP)
+            ax.set_ylim(noise_floor(state["noise"]), LINEAR_TOP)  # a fixed top, like chapter 1's
             legend_below(ax)  # its entries change with the ridge: the exact curve is for min-norm only
         ridge = f", ridge lam = {state['lam']:g}" if state["lam"] else " (min-norm)"
         self.fig.suptitle(f"noise variance {state['noise']:g}{ridge}", fontsize=10)

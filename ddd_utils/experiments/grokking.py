@@ -129,11 +129,16 @@ def initial_model(settings: dict, width: int, seed: int) -> torch.nn.Module:
         return MLP(2 * settings["modulus"], width, settings["modulus"])
 
 
+def _steps_per_pass(n_train: int, batch_size: int) -> int:
+    """Optimizer steps in one pass over `n_train` examples (the last batch may be short)."""
+    return -(-n_train // batch_size)
+
+
 def grokking_recipe(settings: dict, weight_decay: float, n_train: int) -> Recipe:
     """AdamW with the config's learning rate and betas. The engine counts passes over the training set ("epochs");
     with full batches (batch_size 0) a pass is one step, in batches `steps` is rounded up to whole passes."""
     batch = settings["batch_size"] or n_train
-    passes = -(-settings["steps"] // -(-n_train // batch))
+    passes = -(-settings["steps"] // _steps_per_pass(n_train, batch))
     return Recipe(optimizer="adamw", lr=settings["lr"], betas=tuple(settings["betas"]), weight_decay=weight_decay,
                   batch_size=batch, epochs=passes)
 
@@ -157,7 +162,7 @@ def run(job: list[dict], checkpoint: Path | None = None, progress: bool = False)
                                            ).to(device)
         n_train = len(datas[job[members[0]]["seed"]].y_train)
         recipe = grokking_recipe(shared, decay, n_train)
-        steps_per_pass = -(-n_train // recipe.batch_size)
+        steps_per_pass = _steps_per_pass(n_train, recipe.batch_size)
         models = [initial_model(shared, job[i]["width"], job[i]["seed"]).to(device) for i in members]
         trained = train_width_sweep(models, [datas[job[i]["seed"]] for i in members], recipe,
                                     [job[i]["seed"] for i in members], shared["eval_count"],
