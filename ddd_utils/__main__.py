@@ -14,14 +14,14 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from ddd_utils.experiments import grokking, mnist1d_sweep, translation_sweep, vision_sweep
+from ddd_utils.experiments import grokking, mnist1d_cnn, mnist1d_sweep, translation_sweep, vision_sweep
 from ddd_utils.presets import PRESETS, resolve_preset
 from ddd_utils.provenance import provenance
 from ddd_utils.sweep import EXECUTORS, JobResources, run_sweep
 
 # Experiments that run as sweeps of independent trainings: name -> module with PRESETS, PRESET_TIMES, run_configs()
 # and run().
-SWEEPS = {"mnist1d_sweep": mnist1d_sweep, "vision_sweep": vision_sweep, "translation_sweep": translation_sweep,
+SWEEPS = {"mnist1d_sweep": mnist1d_sweep, "mnist1d_cnn": mnist1d_cnn, "vision_sweep": vision_sweep, "translation_sweep": translation_sweep,
           "grokking": grokking}
 
 

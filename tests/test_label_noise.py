@@ -1,4 +1,5 @@
-"""Tests for ddd_utils.data.corrupt_labels: a corrupted label is a uniformly random *wrong* class."""
+"""Tests for ddd_utils.data.corrupt_labels: a corrupted label is a uniformly random wrong class, or (Greydanus's
+kind) a uniformly random class out of all of them."""
 
 import numpy as np
 import pytest
@@ -157,3 +158,36 @@ def test_two_dimensional_labels_raise_naming_labels():
 def test_non_integer_labels_raise_naming_labels(labels):
     with pytest.raises(ValueError, match="labels"):
         corrupt_labels(labels, 0.1, 10, seed=0)
+
+
+def test_any_class_noise_leaves_a_tenth_of_the_redrawn_labels_right():
+    # Greydanus's draw: with probability 0.15 a label is redrawn from all 10 classes, so 0.15 x 0.9 end up wrong.
+    labels = np.arange(200_000) % NUM_CLASSES
+    noisy, mask = corrupt_labels(labels, 0.15, NUM_CLASSES, seed=4, kind="any_class")
+    expected = 0.15 * (1 - 1 / NUM_CLASSES)
+    assert abs(mask.mean() - expected) < 4 * np.sqrt(expected * (1 - expected) / labels.size)
+    np.testing.assert_array_equal(mask, noisy != labels)
+    # Among wrong labels every wrong class is equally likely: the redraw does not favour a class.
+    counts = np.bincount((noisy[mask] - labels[mask]) % NUM_CLASSES, minlength=NUM_CLASSES)
+    assert counts[0] == 0 and counts[1:].min() > 0.9 * counts[1:].mean()
+
+
+def test_any_class_noise_at_probability_one_is_uniform_over_all_classes():
+    labels = np.zeros(100_000, dtype=np.int64)
+    noisy, mask = corrupt_labels(labels, 1.0, 4, seed=8, kind="any_class")
+    shares = np.bincount(noisy, minlength=4) / labels.size
+    np.testing.assert_allclose(shares, 0.25, atol=0.01)  # the right class keeps its quarter
+    assert abs(mask.mean() - 0.75) < 0.01
+
+
+def test_the_wrong_class_draw_is_unchanged_by_the_kind_parameter():
+    labels = np.arange(1000) % NUM_CLASSES
+    default = corrupt_labels(labels, 0.3, NUM_CLASSES, seed=5)
+    named = corrupt_labels(labels, 0.3, NUM_CLASSES, seed=5, kind="wrong_class")
+    for a, b in zip(default, named, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_an_unknown_noise_kind_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"kind \(of label noise\) must be one of \('wrong_class', 'any_class'\)"):
+        corrupt_labels([0, 1], 0.1, NUM_CLASSES, seed=0, kind="uniform")

@@ -170,7 +170,7 @@ def test_numpy_integer_width_is_accepted():
 
 
 def test_unknown_model_name_lists_the_known_ones():
-    with pytest.raises(ValueError, match=r"name must be one of \('mlp', 'mlp2', 'cnn5', 'resnet18'\); got 'vgg'"):
+    with pytest.raises(ValueError, match=r"name must be one of \('mlp', 'mlp2', 'cnn5', 'strided_cnn', 'resnet18'\); got 'vgg'"):
         build_model("vgg", 4, CIFAR, 10)
 
 
@@ -233,3 +233,14 @@ def test_grow_from_copies_the_trained_block_and_draws_the_rest():
     assert 0.05 < new.std().item() < 0.2  # N(0, 0.01): standard deviation 0.1
     with pytest.raises(ValueError, match="at least as wide"):
         grow_from(MLP(40, 2, 10), MLP(40, 3, 10))
+
+
+def test_strided_cnn_is_greydanus_network_and_counts_its_parameters():
+    # conv 1->k (kernel 5) + k->k (3) + k->k (3), each with bias, and a head on 5 positions x k channels.
+    for k in (2, 18, 100):
+        model = build_model("strided_cnn", k, (40,), 10)
+        expected = (5 * k + k) + 2 * (3 * k * k + k) + (5 * k * 10 + 10)
+        assert count_parameters(model) == expected
+        assert model(torch.randn(7, 40)).shape == (7, 10)
+    with pytest.raises(ValueError, match=r"strided_cnn must be a bare signal"):
+        build_model("strided_cnn", 4, (1, 8, 8), 10)

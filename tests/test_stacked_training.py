@@ -14,8 +14,8 @@ from ddd_utils import checkpoints
 from ddd_utils import steps as steps_module
 from ddd_utils import train as training
 from ddd_utils.experiments import mnist1d_sweep
-from ddd_utils.models import CNN5, MLP, build_model
-from ddd_utils.models.stacked import Single, StackedCNN5, StackedMLP, stack_models
+from ddd_utils.models import CNN5, MLP, StridedCNN, build_model
+from ddd_utils.models.stacked import Single, StackedConvNet, StackedMLP, stack_models
 
 RECIPE = training.Recipe(optimizer="adam", lr=3e-3, batch_size=32, epochs=2)
 
@@ -56,7 +56,8 @@ def sweep_models(name: str, runs: list[tuple[int, float, int]]) -> tuple[list, l
 RUNS = [(4, 0.0, 0), (4, 0.2, 1), (16, 0.2, 0), (4, 0.2, 2), (16, 0.0, 1)]
 
 
-@pytest.mark.parametrize("name, loss", [("mlp", "cross_entropy"), ("cnn5", "cross_entropy"), ("mlp", "squared")])
+@pytest.mark.parametrize("name, loss", [("mlp", "cross_entropy"), ("cnn5", "cross_entropy"),
+                                       ("strided_cnn", "cross_entropy"), ("mlp", "squared")])
 def test_train_many_equals_training_each_model_alone(name, loss):
     recipe = training.Recipe(optimizer="adam", lr=3e-3, batch_size=32, epochs=2, loss=loss)
     models, datas, seeds = sweep_models(name, RUNS)
@@ -81,7 +82,7 @@ def test_stacked_batchnorm_keeps_each_models_own_statistics():
         torch.manual_seed(seed)
         models.append(CNN5(2, num_classes=10, in_channels=1, dims=1))
     alone = copy.deepcopy(models)
-    stack = StackedCNN5(models).train()
+    stack = StackedConvNet(models).train()
     scale, shift = torch.tensor([1.0, 5.0, 0.1]), torch.tensor([0.0, 3.0, -2.0])  # each model sees other inputs
     x = torch.randn(3, 8, 40) * scale[:, None, None] + shift[:, None, None]
     out = stack(x)
@@ -98,7 +99,7 @@ def test_models_are_stacked_by_shape_and_others_stand_alone():
     resnet_like = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(40, 10))
     stacks = stack_models([*mlps, resnet_like, CNN5(2, 10, 1, dims=1)])
     assert [(indices, type(stack)) for indices, stack in stacks] == [
-        ([0, 2], StackedMLP), ([1], StackedMLP), ([3], Single), ([4], StackedCNN5)]
+        ([0, 2], StackedMLP), ([1], StackedMLP), ([3], Single), ([4], StackedConvNet)]
     with pytest.raises(ValueError, match="identical shapes"):
         StackedMLP([MLP(40, 4, 10), MLP(40, 8, 10)])
 
@@ -157,7 +158,8 @@ def test_a_job_of_runs_with_different_recipes_is_refused():
 
 
 @pytest.mark.parametrize("make", [lambda: MLP(40, 8, 10), lambda: CNN5(2, 10, in_channels=1, dims=1),
-                                  lambda: CNN5(2, 10, in_channels=3, dims=2)], ids=["mlp", "cnn5-1d", "cnn5-2d"])
+                                  lambda: CNN5(2, 10, in_channels=3, dims=2), lambda: StridedCNN(3)],
+                         ids=["mlp", "cnn5-1d", "cnn5-2d", "strided_cnn"])
 def test_a_stack_lives_where_its_models_live(make):
     # On a GPU the stack's new layers were once built on the CPU beside CUDA models; `meta` stands in for the GPU.
     models = [make().to("meta") for _ in range(3)]

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ddd_utils._checks import check_positive_int, check_probability
+from ddd_utils._checks import check_nonnegative, check_positive_int, check_probability
 from ddd_utils.blas import spare_one_core
 from ddd_utils.data.digits import digits
-from ddd_utils.data.noise import corrupt_labels
+from ddd_utils.data.noise import NOISE_KINDS, corrupt_labels
 from ddd_utils.data.subsets import nested_stratified_order
 from ddd_utils.models import build_model
 from ddd_utils.sweep import shared_settings
@@ -30,7 +30,7 @@ from ddd_utils.train import OPTIMIZERS, Recipe, TrainData, train_width_sweep
 
 NUM_CLASSES = 10
 DATASETS = ("cifar10", "digits", "mnist1d")
-VISION_MODELS = ("cnn5", "resnet18")
+VISION_MODELS = ("cnn5", "strided_cnn", "resnet18")
 DIGITS_TEST_SIZE = 497  # scikit-learn's 1,797 digits: 1,300 to train on, 497 held out (class-balanced)
 SUBSET_SEED = 0  # the order of the nested training subsets: one fixed order, shared by every run
 POOL_SIZES = {"cifar10": 50000, "digits": 1797 - DIGITS_TEST_SIZE, "mnist1d": 4000}  # training images available
@@ -39,18 +39,22 @@ POOL_SIZES = {"cifar10": 50000, "digits": 1797 - DIGITS_TEST_SIZE, "mnist1d": 40
 @dataclass(frozen=True)
 class VisionSweepConfig:
     dataset: str = "cifar10"           # "cifar10" (GPU), "digits" or "mnist1d" (offline CPU stand-ins)
-    models: tuple[str, ...] = ("cnn5",)  # "cnn5" and/or "resnet18"; width k means k, 2k, 4k, 8k channels
+    models: tuple[str, ...] = ("cnn5",)  # "cnn5" and/or "resnet18" (width k: k, 2k, 4k, 8k channels), or
+    #                                      "strided_cnn" (MNIST-1D only; width: channels of each of its 3 layers)
     widths: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)  # k
-    noises: tuple[float, ...] = (0.0, 0.1, 0.2)  # probability a training label is replaced by a wrong class
+    noises: tuple[float, ...] = (0.0, 0.1, 0.2)  # probability a training label is redrawn
+    noise_kind: str = "wrong_class"    # redrawn as a wrong class, or "any_class" (Greydanus: possibly the same)
     n_trains: tuple[int, ...] = (50000,)  # training-set sizes: every noise at the first; the others (sample-wise)
     #                                       at the largest noise only
     seeds: tuple[int, ...] = (0,)      # model initialisation, batch order, augmentation and label-noise draw
     epochs: int = 4000                 # full passes over the training set
     optimizer: str = "adam"            # "adam" or "sgd"
     lr: float = 1e-4                   # learning rate
+    momentum: float = 0.9              # SGD only
     batch_size: int = 128              # images per step
     augment: bool = True               # random crop (4-pixel padding) and horizontal flip (2-D images only)
     eval_count: int = 30               # log-spaced epochs at which the history is recorded (the heatmap's columns)
+    test_size: int = 1000              # MNIST-1D only: test sequences generated beside the 4,000 training ones
     checkpoint_every: int = 100        # epochs between checkpoints of an unfinished job
     data_root: str = "data"            # where CIFAR-10 is read from (and downloaded to, when missing)
 
@@ -61,6 +65,18 @@ class VisionSweepConfig:
             raise ValueError(f"models must be a non-empty tuple of {VISION_MODELS}; got {self.models!r}")
         if "resnet18" in self.models and self.dataset == "mnist1d":
             raise ValueError("resnet18 needs images (dataset 'cifar10' or 'digits'); MNIST-1D is a 1-D signal")
+        if "strided_cnn" in self.models and self.dataset != "mnist1d":
+            raise ValueError("strided_cnn is Greydanus's 1-D network: it needs dataset 'mnist1d'")
+        if self.noise_kind not in NOISE_KINDS:
+            raise ValueError(f"noise_kind must be one of {NOISE_KINDS}; got {self.noise_kind!r}")
+        if self.test_size != 1000 and self.dataset != "mnist1d":
+            raise ValueError(f"test_size can be changed for dataset 'mnist1d' only (the {self.dataset} test set is "
+                             f"fixed); got {self.test_size!r}")
+        check_positive_int("test_size", self.test_size, minimum=NUM_CLASSES)
+        if self.test_size % NUM_CLASSES:
+            raise ValueError(f"test_size must be a multiple of {NUM_CLASSES} (MNIST-1D makes as many of each digit); "
+                             f"got {self.test_size!r}")
+        check_nonnegative("momentum", self.momentum)
         if self.augment and self.dataset == "mnist1d":
             raise ValueError("augment crops and flips images; set augment=False for the 1-D MNIST-1D signals")
         for name in ("widths", "noises", "n_trains", "seeds"):
@@ -133,9 +149,10 @@ def run_configs(config: VisionSweepConfig) -> list[dict]:
 
 
 @functools.lru_cache(maxsize=4)
-def _pool(dataset: str, data_root: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(training images in nested class-balanced order, their labels, test images, test labels) as float32 arrays
-    standardised with the training set's statistics: (N, C, H, W) for images, (N, L) for MNIST-1D."""
+def _pool(dataset: str, data_root: str, test_size: int = 1000) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(training images in nested class-balanced order, their labels, test images, test labels) as float32 arrays,
+    images standardised with the training set's statistics: (N, C, H, W) for images, (N, L) for MNIST-1D, whose
+    4,000 training sequences come with `test_size` test sequences from the same generator run."""
     if dataset == "cifar10":
         from ddd_utils.data.vision import CIFAR10_MEAN, CIFAR10_STD, load_cifar10, to_tensor_dataset
 
@@ -154,32 +171,37 @@ def _pool(dataset: str, data_root: str) -> tuple[np.ndarray, np.ndarray, np.ndar
     else:
         from ddd_utils.data.mnist1d import make_mnist1d
 
-        data = make_mnist1d()
+        total = POOL_SIZES["mnist1d"] + test_size  # Greydanus's larger test set: 16,000 made, a quarter to train
+        data = make_mnist1d(num_samples=total, train_split=POOL_SIZES["mnist1d"] / total)
+        if len(data["y_train"]) != POOL_SIZES["mnist1d"]:
+            raise ValueError(f"test_size {test_size} does not split MNIST-1D into 4,000 training sequences")
         x, y, x_test, y_test = data["x_train"], data["y_train"], data["x_test"], data["y_test"]
     order = nested_stratified_order(y, seed=SUBSET_SEED)
     as_float = functools.partial(np.ascontiguousarray, dtype=np.float32)
     return as_float(x[order]), y[order].astype(np.int64), as_float(x_test), np.asarray(y_test, dtype=np.int64)
 
 
-def noisy_labels(dataset: str, n_train: int, noise: float, seed: int, data_root: str = "data"
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
+def noisy_labels(dataset: str, n_train: int, noise: float, seed: int, data_root: str = "data", *,
+                 noise_kind: str = "wrong_class", test_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
     """The labels of the first `n_train` images after the (noise, seed) draw over the whole training set, and the
     mask of the corrupted ones: the same corrupted images at every width and, within the prefix, every n_train."""
-    labels = _pool(dataset, data_root)[1]
+    labels = _pool(dataset, data_root, test_size)[1]
     if not 1 <= n_train <= len(labels):
         raise ValueError(f"n_train must be in [1, {len(labels)}] (the {dataset} training set); got {n_train!r}")
-    noisy, corrupted = corrupt_labels(labels, noise, NUM_CLASSES, seed=seed)
+    noisy, corrupted = corrupt_labels(labels, noise, NUM_CLASSES, seed=seed, kind=noise_kind)
     return torch.from_numpy(noisy[:n_train].copy()), torch.from_numpy(corrupted[:n_train].copy())
 
 
 def training_data(dataset: str, n_train: int, noise: float, seed: int, data_root: str = "data",
-                  inputs: TrainData | None = None) -> TrainData:
+                  inputs: TrainData | None = None, *, noise_kind: str = "wrong_class", test_size: int = 1000
+                  ) -> TrainData:
     """The first `n_train` images of the nested order with their `noisy_labels`, and the test set. Pass `inputs`
     (a TrainData of the same images) to share its image tensors instead of copying them: one copy of CIFAR-10 on
     the GPU for every noise level and seed."""
-    y_train, corrupted = noisy_labels(dataset, n_train, noise, seed, data_root)
+    y_train, corrupted = noisy_labels(dataset, n_train, noise, seed, data_root, noise_kind=noise_kind,
+                                      test_size=test_size)
     if inputs is None:
-        x, _, x_test, y_test = _pool(dataset, data_root)
+        x, _, x_test, y_test = _pool(dataset, data_root, test_size)
         inputs = TrainData(torch.from_numpy(x[:n_train].copy()), y_train, corrupted, torch.from_numpy(x_test),
                            torch.from_numpy(y_test))
     device = inputs.x_train.device
@@ -201,8 +223,8 @@ def _initial_model(config: dict) -> torch.nn.Module:
 
 # Config fields every run of one training group shares: the recipe and the data set. Runs of one job may differ in
 # n_train; each training-set size trains as its own group (train_many needs one size per call).
-_JOB_FIELDS = ("dataset", "epochs", "optimizer", "lr", "batch_size", "augment", "eval_count", "checkpoint_every",
-               "data_root")
+_JOB_FIELDS = ("dataset", "noise_kind", "epochs", "optimizer", "lr", "momentum", "batch_size", "augment", "eval_count",
+               "checkpoint_every", "data_root", "test_size")
 
 
 @spare_one_core
@@ -212,8 +234,8 @@ def run(job: list[dict], checkpoint: Path | None = None, progress: bool = False)
     there is one; `progress` shows a bar per epoch."""
     shared = shared_settings(job, _JOB_FIELDS)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    recipe = Recipe(optimizer=shared["optimizer"], lr=shared["lr"], batch_size=shared["batch_size"],
-                    epochs=shared["epochs"], augment=shared["augment"])
+    recipe = Recipe(optimizer=shared["optimizer"], lr=shared["lr"], momentum=shared["momentum"],
+                    batch_size=shared["batch_size"], epochs=shared["epochs"], augment=shared["augment"])
     histories: list[dict | None] = [None] * len(job)
     for n_train in sorted({config["n_train"] for config in job}):
         members = [i for i, config in enumerate(job) if config["n_train"] == n_train]
@@ -221,7 +243,8 @@ def run(job: list[dict], checkpoint: Path | None = None, progress: bool = False)
         for i in members:
             key = (job[i]["noise"], job[i]["seed"])
             if key not in datas:
-                datas[key] = training_data(shared["dataset"], n_train, *key, shared["data_root"], inputs)
+                datas[key] = training_data(shared["dataset"], n_train, *key, shared["data_root"], inputs,
+                                           noise_kind=shared["noise_kind"], test_size=shared["test_size"])
                 if inputs is None:  # the first draw's images go to the device once; the others share them
                     datas[key] = inputs = datas[key].to(device)
         models = [_initial_model(job[i]).to(device) for i in members]

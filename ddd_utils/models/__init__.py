@@ -7,7 +7,7 @@ import math
 from torch import nn
 
 from ddd_utils._checks import check_positive_int
-from ddd_utils.models.cnn import CNN5
+from ddd_utils.models.cnn import CNN5, StridedCNN
 from ddd_utils.models.mlp import MLP, grow_from
 from ddd_utils.models.resnet import PreActBlock, PreActResNet18
 
@@ -33,13 +33,19 @@ def _cnn5(width: int, input_shape: tuple[int, ...], num_classes: int) -> nn.Modu
     raise ValueError(f"input_shape for cnn5 must be (L,), (C, L) or (C, H, W); got {input_shape}")
 
 
+def _strided_cnn(width: int, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+    if len(input_shape) != 1:
+        raise ValueError(f"input_shape for strided_cnn must be a bare signal (L,); got {input_shape}")
+    return StridedCNN(width, num_classes, length=input_shape[0])
+
+
 def _resnet18(width: int, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
     if len(input_shape) != 3:
         raise ValueError(f"input_shape for resnet18 must be an image shape (C, H, W); got {input_shape}")
     return PreActResNet18(width, num_classes, in_channels=input_shape[0])
 
 
-MODELS = {"mlp": _mlp, "mlp2": _mlp2, "cnn5": _cnn5, "resnet18": _resnet18}
+MODELS = {"mlp": _mlp, "mlp2": _mlp2, "cnn5": _cnn5, "strided_cnn": _strided_cnn, "resnet18": _resnet18}
 
 
 def build_model(name: str, width: int, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
@@ -55,4 +61,4 @@ def build_model(name: str, width: int, input_shape: tuple[int, ...], num_classes
     return MODELS[name](width, input_shape, num_classes)
 
 
-__all__ = ["CNN5", "MLP", "MODELS", "PreActBlock", "PreActResNet18", "build_model", "count_parameters", "grow_from"]
+__all__ = ["CNN5", "MLP", "StridedCNN", "MODELS", "PreActBlock", "PreActResNet18", "build_model", "count_parameters", "grow_from"]

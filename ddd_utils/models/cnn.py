@@ -1,7 +1,6 @@
-"""The 5-layer CNN of Nakkiran et al. (2019), "Deep Double Descent", with layer widths k, 2k, 4k, 8k.
-
-`dims=2` is the paper's image network; `dims=1` is the same architecture with 1-D convolutions, for signals
-such as MNIST-1D.
+"""The convolutional networks of the CNN chapter, each with a width knob: the 5-layer CNN of Nakkiran et al. (2019),
+"Deep Double Descent", with layer widths k, 2k, 4k, 8k (`dims=2` is the paper's image network, `dims=1` the same
+architecture with 1-D convolutions, for signals such as MNIST-1D), and Greydanus's 3-layer strided MNIST-1D CNN.
 """
 
 from __future__ import annotations
@@ -45,5 +44,37 @@ class CNN5(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.dims == 1 and x.dim() == 2:  # (N, L) signals get their single channel
+            x = x.unsqueeze(1)
+        return self.net(x)
+
+
+def strided_length(length: int) -> int:
+    """The signal length StridedCNN's three strided convolutions leave of an input of `length` samples."""
+    for kernel in (5, 3, 3):
+        length = (length + 2 - kernel) // 2 + 1
+    if length < 1:
+        raise ValueError("length must be at least 2 samples for StridedCNN's three stride-2 convolutions")
+    return length
+
+
+class StridedCNN(nn.Module):
+    """Greydanus's MNIST-1D CNN (the deep double-descent notebook of the MNIST-1D repository): three 1-D
+    convolutions of `width` channels (kernels 5, 3, 3; stride 2; padding 1) with ReLUs, no normalisation, and a
+    linear head on the flattened features (5 positions x `width` channels for the 40-sample signals)."""
+
+    def __init__(self, width: int, num_classes: int = 10, length: int = 40):
+        super().__init__()
+        k = check_positive_int("width", width)
+        num_classes = check_positive_int("num_classes", num_classes)
+        length = check_positive_int("length", length)
+        self.dims, self.width = 1, k
+        self.net = nn.Sequential(
+            nn.Conv1d(1, k, 5, stride=2, padding=1), nn.ReLU(),
+            nn.Conv1d(k, k, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv1d(k, k, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Flatten(), nn.Linear(k * strided_length(length), num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2:  # (N, L) signals get their single channel
             x = x.unsqueeze(1)
         return self.net(x)

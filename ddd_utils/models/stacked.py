@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ddd_utils.models.cnn import CNN5
+from ddd_utils.models.cnn import CNN5, StridedCNN
 from ddd_utils.models.mlp import MLP
 
 
@@ -24,11 +24,12 @@ def _layout(model: nn.Module) -> tuple:
     return (type(model), *((name, tuple(t.shape)) for name, t in model.state_dict().items()))
 
 
-def _check_same_layout(models: Sequence[nn.Module], kind: type) -> None:
+def _check_same_layout(models: Sequence[nn.Module], kinds: type | tuple[type, ...]) -> None:
     if not models:
         raise ValueError("models must hold at least one model")
-    if not all(isinstance(model, kind) for model in models):
-        raise TypeError(f"every model must be a {kind.__name__}")
+    if not all(isinstance(model, kinds) for model in models):
+        names = " or ".join(kind.__name__ for kind in (kinds if isinstance(kinds, tuple) else (kinds,)))
+        raise TypeError(f"every model must be a {names}")
     if len({_layout(model) for model in models}) != 1:
         raise ValueError("models must have identical shapes (the same width and input size) to be stacked")
 
@@ -70,12 +71,13 @@ class StackedMLP(nn.Module):
                 layer.bias.copy_(bias[m, 0])
 
 
-class StackedCNN5(nn.Module):
-    """M CNN5s of one shape as one network: the models' channels side by side, convolutions grouped by model."""
+class StackedConvNet(nn.Module):
+    """M convolutional networks of one shape (CNN5s or StridedCNNs: convolutions, BatchNorm, ReLU and pooling, then
+    Flatten and a linear head) as one network: the models' channels side by side, convolutions grouped by model."""
 
-    def __init__(self, models: Sequence[CNN5]):
+    def __init__(self, models: Sequence[CNN5 | StridedCNN]):
         super().__init__()
-        _check_same_layout(models, CNN5)
+        _check_same_layout(models, (CNN5, StridedCNN))
         self.num_models, self.dims = len(models), models[0].dims
         body = []
         with torch.no_grad():
@@ -83,8 +85,11 @@ class StackedCNN5(nn.Module):
                 if isinstance(layer, (nn.Conv1d, nn.Conv2d)):
                     grouped = _where(layer, type(layer)(
                         layer.in_channels * self.num_models, layer.out_channels * self.num_models, layer.kernel_size,
-                        padding=layer.padding, bias=False, groups=self.num_models, device="meta"))
+                        stride=layer.stride, padding=layer.padding, bias=layer.bias is not None,
+                        groups=self.num_models, device="meta"))
                     grouped.weight.copy_(torch.cat([model.net[i].weight for model in models]))
+                    if layer.bias is not None:
+                        grouped.bias.copy_(torch.cat([model.net[i].bias for model in models]))
                     body.append(grouped)
                 elif isinstance(layer, nn.modules.batchnorm._BatchNorm):
                     norm = _where(layer, type(layer)(layer.num_features * self.num_models, eps=layer.eps,
@@ -104,16 +109,19 @@ class StackedCNN5(nn.Module):
             x = x.unsqueeze(2)
         num_models, batch = x.shape[:2]
         h = self.body(x.transpose(0, 1).reshape(batch, -1, *x.shape[3:]))  # (B, M * channels, ...)
-        h = h.reshape(batch, num_models, -1).transpose(0, 1)  # (M, B, 8k): the global pool left one value each
+        # Model m's channels are the m-th block, so each model's features flatten in its own Flatten's order.
+        h = h.reshape(batch, num_models, -1).transpose(0, 1)  # (M, B, features)
         return torch.baddbmm(self.head_bias, h, self.head_weight)
 
     @torch.no_grad()
-    def unstack_into(self, models: Sequence[CNN5]) -> None:
+    def unstack_into(self, models: Sequence[CNN5 | StridedCNN]) -> None:
         """Copy model m's trained weights and BatchNorm statistics back into `models[m]`."""
         for i, layer in enumerate(self.body):
             if isinstance(layer, (nn.Conv1d, nn.Conv2d)):
-                for model, weight in zip(models, layer.weight.chunk(self.num_models), strict=True):
-                    model.net[i].weight.copy_(weight)
+                names = ("weight",) if layer.bias is None else ("weight", "bias")
+                for name in names:
+                    for model, part in zip(models, getattr(layer, name).chunk(self.num_models), strict=True):
+                        getattr(model.net[i], name).copy_(part)
             elif isinstance(layer, nn.modules.batchnorm._BatchNorm):
                 for name in ("weight", "bias", "running_mean", "running_var"):
                     for model, part in zip(models, getattr(layer, name).chunk(self.num_models), strict=True):
@@ -141,7 +149,7 @@ class Single(nn.Module):
         """Nothing to copy: the wrapped model is trained in place."""
 
 
-STACKED = {MLP: StackedMLP, CNN5: StackedCNN5}
+STACKED = {MLP: StackedMLP, CNN5: StackedConvNet, StridedCNN: StackedConvNet}
 # Stack CNN5s up to this width; wider ones train side by side, unstacked (still in one step with their job). Measured
 # on an H200 with `benchmarks/cnn5_sweep.py --stacking` (eight models, eager steps): stacking was 3.06x faster at
 # k = 4, 2.31x at k = 16 and 1.12x at k = 64. With CUDA-graphed steps grouped convolutions were reported slower than
@@ -152,7 +160,7 @@ CNN5_STACK_UP_TO = 64
 def stack_models(models: Sequence[nn.Module]) -> list[tuple[list[int], nn.Module]]:
     """Group `models` into stacks of identical shape: a list of (indices into `models`, stacked module).
 
-    MLPs, and CNN5s of width up to CNN5_STACK_UP_TO, of one shape share a stack; any other model gets a stack of
+    MLPs, StridedCNNs, and CNN5s of width up to CNN5_STACK_UP_TO, of one shape share a stack; any other model gets a stack of
     its own.
     """
     groups: dict[tuple, list[int]] = {}

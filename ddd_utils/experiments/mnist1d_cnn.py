@@ -1,0 +1,48 @@
+"""Greydanus's MNIST-1D CNN with label noise: model-wise and sample-wise deep double descent, a resumable sweep.
+
+The network, data and recipe of the deep double-descent notebook of the MNIST-1D repository (Greydanus 2020;
+Greydanus and Kobak 2024): three strided 1-D convolutions of `width` channels and a linear head (`StridedCNN`),
+the 4,000 training sequences with 12,000 test sequences from the same generator run, 15% of the training labels
+redrawn uniformly from all ten classes (about 13.5% end up wrong), SGD with momentum for 500 epochs. The runs are
+the vision sweep's (`vision_sweep.run`): nested class-balanced training sets, so the sample-wise sizes differ only
+in how many sequences they hold, and one label-noise draw per (noise, seed) at every width and size.
+"""
+
+from __future__ import annotations
+
+from ddd_utils.experiments.vision_sweep import VisionSweepConfig, run, run_configs
+
+# Greydanus's channel grid: 2 to 28 in steps of 2, then 30 to 100 in steps of 5.
+GREYDANUS_CHANNELS = (*range(2, 30, 2), *range(30, 101, 5))
+GREYDANUS_PUBLISHED = {  # his notebook's printed test errors with label noise, one seed; never drawn as measured
+    "minimum below the peak": (10, 0.1964), "peak": (18, 0.3380), "widest": (100, 0.2766)}
+GREYDANUS_PEAK_TRAIN_ERROR = 0.11  # his printed training error at the peak (18 channels), near the noise level
+
+
+def _greydanus(**changes) -> VisionSweepConfig:
+    """His recipe, with `changes` (the presets below change sizes only)."""
+    recipe = dict(dataset="mnist1d", models=("strided_cnn",), widths=GREYDANUS_CHANNELS, noises=(0.15,),
+                  noise_kind="any_class", n_trains=(4000, 1000), seeds=(0, 1, 2), epochs=500, optimizer="sgd",
+                  lr=0.01, momentum=0.9, batch_size=100, augment=False, eval_count=40, checkpoint_every=25,
+                  test_size=12000)
+    return VisionSweepConfig(**(recipe | changes))
+
+
+PRESETS = {
+    "smoke": _greydanus(widths=(2, 8), n_trains=(200, 100), seeds=(0,), epochs=3, eval_count=3, checkpoint_every=1,
+                        test_size=1000),
+    # The reader's run: a quarter of the data, so the threshold falls near 9 channels, with widths around it.
+    "cpu": _greydanus(widths=(2, 4, 6, 8, 10, 12, 14, 16, 20, 24, 32, 48), n_trains=(1000,)),
+    "full": _greydanus(seeds=(0, 1, 2, 3, 4)),
+    "paper": _greydanus(),
+}
+
+# Wall time of each preset through the command line, and where it was measured; "unmeasured" where it was not.
+PRESET_TIMES = {
+    "smoke": "a few seconds on 2 CPU cores",
+    "cpu": "unmeasured",
+    "full": "unmeasured (no GPU was available to measure it on)",
+    "paper": "unmeasured",
+}
+
+__all__ = ["GREYDANUS_CHANNELS", "GREYDANUS_PUBLISHED", "PRESETS", "PRESET_TIMES", "run", "run_configs"]
