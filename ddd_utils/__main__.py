@@ -21,8 +21,8 @@ from ddd_utils.sweep import EXECUTORS, JobResources, run_sweep
 
 # Experiments that run as sweeps of independent trainings: name -> module with PRESETS, PRESET_TIMES, run_configs()
 # and run().
-SWEEPS = {"mnist1d_sweep": mnist1d_sweep, "mnist1d_cnn": mnist1d_cnn, "vision_sweep": vision_sweep, "translation_sweep": translation_sweep,
-          "grokking": grokking}
+SWEEPS = {"mnist1d_sweep": mnist1d_sweep, "mnist1d_cnn": mnist1d_cnn, "vision_sweep": vision_sweep,
+          "translation_sweep": translation_sweep, "grokking": grokking}
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -69,3 +69,45 @@ def first_reached(xs, values, level: float) -> float:
     first fits, or first generalises."""
     reached = np.flatnonzero(np.asarray(values) >= level)
     return float(np.asarray(xs)[reached[0]]) if reached.size else float("nan")
+
+
+@dataclass(frozen=True)
+class Bump:
+    """A rise that falls again (a double descent's bump), read off one curve: its height and the three points."""
+
+    height: float  # the smaller of the rise from the lowest point before the peak and the fall to the lowest after
+    before: int    # index of the lowest point before the peak
+    peak: int      # index of the peak
+    after: int     # index of the lowest point after the peak
+
+
+def locate_bump(values) -> Bump:
+    """The largest bump of `values`: at each point the smaller of its excess over the lowest value before it and
+    over the lowest value after it, at its largest. Height 0 for a curve that only falls, or falls and then only
+    rises (plain overfitting), with the three indices all at that curve's lowest point then."""
+    values = np.asarray(values, dtype=np.float64)
+    excess = np.minimum(values - np.minimum.accumulate(values),
+                        values - np.minimum.accumulate(values[::-1])[::-1])
+    peak = int(np.argmax(excess))
+    if excess[peak] <= 0:
+        peak = int(np.argmin(values))
+    return Bump(float(max(excess[peak], 0.0)), int(np.argmin(values[:peak + 1])), peak,
+                peak + int(np.argmin(values[peak:])))
+
+
+def bump(values) -> float:
+    """The height of the largest bump of `values` (`locate_bump`): 0 for a curve with no second descent."""
+    return locate_bump(values).height
+
+
+FIRST_DESCENT_MARGIN = 0.05  # within 5 points of a run's lowest test error, its first descent is over
+
+
+def late_bump(values, margin: float = FIRST_DESCENT_MARGIN) -> Bump:
+    """The largest bump of a training curve after its first descent (epoch-wise double descent's rise and second
+    fall): `locate_bump` from the first point within `margin` of the curve's lowest value, so that wiggles on the
+    way down are not read as a second descent. Indices are into the whole curve."""
+    values = np.asarray(values, dtype=np.float64)
+    start = int(np.flatnonzero(values <= values.min() + margin)[0])
+    shape = locate_bump(values[start:])
+    return Bump(shape.height, start + shape.before, start + shape.peak, start + shape.after)

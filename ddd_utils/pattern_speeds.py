@@ -183,16 +183,6 @@ def race(dynamics: Dynamics, level: float = 0.1) -> dict[str, float]:
             "peak": float(test.max()), "peak_time": float(times[np.argmax(test)])}
 
 
-def bump(values: np.ndarray) -> float:
-    """The height of a rise that falls again (a double descent's bump): at each point the smaller of its excess
-    over the lowest value before it and over the lowest value after it, at its largest. 0 for a curve that only
-    falls, or falls and then only rises (plain overfitting)."""
-    values = np.asarray(values, dtype=np.float64)
-    before = np.minimum.accumulate(values)
-    after = np.minimum.accumulate(values[::-1])[::-1]
-    return float(np.max(np.minimum(values - before, values - after)))
-
-
 def regime_map(base: PatternSpeeds, speed_ratios, fast_sizes, seed: int = 0, points: int = 200
                ) -> dict[str, np.ndarray]:
     """`race` over a grid: the fast pattern's rate over the slow one's (`speed_ratios`, the fast scale fixed) by

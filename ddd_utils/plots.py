@@ -24,22 +24,28 @@ def use_book_style() -> None:
     })
 
 
+SPREADS = ("iqr", "se", "range")
+
+
 def trial_summary(values, num_points: int, center: str = "mean", spread: str = "iqr"
                   ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """The centre line over trials of `values` (shape (trials, num_points)) and its band's lower and upper edges
-    (None for one trial): `spread="iqr"` the interquartile range, `spread="se"` the mean +- 2 standard errors."""
+    (None for one trial): `spread="iqr"` the interquartile range (many trials), `spread="se"` the mean +- 2
+    standard errors, `spread="range"` the lowest to the highest trial (a few seeds: every one inside the band)."""
     values = np.asarray(values, dtype=float)
     if values.ndim != 2 or values.shape[1] != num_points:
         raise ValueError(f"values must have shape (trials, len(x)) = (*, {num_points}); got {values.shape}")
     if center not in ("mean", "median"):
         raise ValueError(f"center must be 'mean' or 'median'; got {center!r}")
-    if spread not in ("iqr", "se"):
-        raise ValueError(f"spread must be 'iqr' or 'se'; got {spread!r}")
+    if spread not in SPREADS:
+        raise ValueError(f"spread must be one of {SPREADS}; got {spread!r}")
     middle = values.mean(axis=0) if center == "mean" else np.median(values, axis=0)
     if values.shape[0] == 1:
         return middle, None, None
     if spread == "iqr":
         low, high = np.percentile(values, BAND_PERCENTILES, axis=0)
+    elif spread == "range":
+        low, high = values.min(axis=0), values.max(axis=0)
     else:
         half_width = 2.0 * values.std(axis=0, ddof=1) / np.sqrt(values.shape[0])
         low, high = middle - half_width, middle + half_width
@@ -49,7 +55,8 @@ def trial_summary(values, num_points: int, center: str = "mean", spread: str = "
 def plot_trials(ax: Axes, x, values, label: str | None = None, color=None, center: str = "mean",
                 spread: str = "iqr", **line_kwargs):
     """Plot the mean (or median) over trials of `values` (shape (trials, len(x))) with a band for the spread:
-    `spread="iqr"` shades the interquartile range, `spread="se"` the mean +- 2 standard errors."""
+    `spread="iqr"` shades the interquartile range, `spread="se"` the mean +- 2 standard errors, `spread="range"`
+    the lowest to the highest trial."""
     middle, low, high = trial_summary(values, len(x), center, spread)
     (line,) = ax.plot(x, middle, label=label, color=color, **line_kwargs)
     if low is not None:
@@ -82,14 +89,16 @@ def mark_threshold(ax: Axes, at: float, label: str = "interpolation threshold", 
 def width_sweep(ax: Axes, curves: dict, thresholds: dict[str, int | None], xlabel: str = "hidden units (width)"
                 ) -> None:
     """A model-wise sweep of classifiers: final test and training error against width (mean over seeds, band:
-    the seeds' spread), with each named threshold width marked (the first dashed, the next dotted)."""
-    plot_trials(ax, curves["widths"], curves["test_error"], label="test error", marker="o", markersize=3)
+    lowest to highest seed), with each named threshold width marked (the first dashed, the next dotted)."""
+    plot_trials(ax, curves["widths"], curves["test_error"], label="test error", marker="o", markersize=3,
+                spread="range")
     plot_trials(ax, curves["widths"], curves["train_error"], label="train error (noisy labels)", marker="s",
-                markersize=3)
+                markersize=3, spread="range")
     for (label, width), linestyle in zip(thresholds.items(), ("--", ":"), strict=False):
         if width is not None:
             mark_threshold(ax, width, label=f"{label} (width {width})", linestyle=linestyle)
     double_descent_axes(ax, xlabel, "error", logy=False)
+    plain_log_ticks(ax, curves["widths"])
 
 
 def width_sweep_panels(records: list[dict], noises, title: str, xlabel: str = "hidden units (width)",
@@ -132,8 +141,9 @@ def width_sweep_panels(records: list[dict], noises, title: str, xlabel: str = "h
         for noise in noises:
             curves = sweep_curves.final_curves(records, noise)
             plot_trials(overlay, curves["widths"], curves["test_error"], label=f"label noise {noise:g}", marker="o",
-                        markersize=3)
+                        markersize=3, spread="range")
         double_descent_axes(overlay, xlabel, "test error", logy=False)
+        plain_log_ticks(overlay, curves["widths"])
         overlay.set_title(f"{title}: test error at every noise level", fontsize=10)
         overlay.legend(fontsize=8)
     for ax in spare:
@@ -160,9 +170,41 @@ def ticks_at(ax: Axes, values) -> None:
     ax.xaxis.set_minor_locator(NullLocator())
 
 
+def plain_log_ticks(ax: Axes, widths, count: int = 8) -> None:
+    """About `count` of a sweep's `widths` as plain-number ticks on a log x axis (not 10^0, 10^1), spread evenly in
+    log scale."""
+    widths = np.unique(np.asarray(widths, dtype=float))
+    targets = np.geomspace(widths[0], widths[-1], min(count, len(widths)))
+    picks = np.unique([np.argmin(np.abs(np.log(widths) - np.log(target))) for target in targets])
+    ticks_at(ax, widths[picks])
+
+
 def spread_note(center: str = "mean", spread: str = "iqr") -> str:
     """The caption fragment that says what a line and its band are."""
     if spread == "se":
         return f"line: {center} over trials; band: +- 2 standard errors"
+    if spread == "range":
+        return f"line: {center} over seeds; band: lowest to highest seed"
     low, high = BAND_PERCENTILES
     return f"line: {center} over trials; band: {low}th to {high}th percentile"
+
+
+def width_epoch_heatmap(ax: Axes, table: dict, name: str = "test_error", knob_label: str = "width") -> None:
+    """The width x epoch table of `sweep_curves.epoch_table` as a heatmap of each run's excess over its own lowest
+    value, in points: a colour scale set by the first epochs' high errors would hide a late rise of a few points.
+    Columns are the evaluated (log-spaced) epochs; a colour bar is added beside `ax`."""
+    values = np.asarray(table[name])
+    excess = 100 * (values - values.min(axis=1, keepdims=True))
+    top = max(float(np.percentile(excess[:, values.shape[1] // 3:], 99)), 1.0)  # the later two thirds set the scale
+    mesh = ax.pcolormesh(np.arange(values.shape[1] + 1), np.arange(values.shape[0] + 1), excess, cmap="magma",
+                         vmin=0, vmax=top, shading="flat")
+    epochs, widths = table["epochs"], table["widths"]
+    columns = np.unique(np.linspace(0, len(epochs) - 1, 6).round().astype(int))
+    ax.set_xticks(columns + 0.5, [str(epochs[i]) for i in columns])
+    rows = np.unique(np.linspace(0, len(widths) - 1, min(len(widths), 12)).round().astype(int))
+    ax.set_yticks(rows + 0.5, [str(widths[i]) for i in rows])
+    ax.set_xlabel("epoch (log-spaced columns)")
+    ax.set_ylabel(knob_label)
+    ax.grid(False)
+    ax.figure.colorbar(mesh, ax=ax, label=f"points above the row's lowest (clipped at {top:.0f})",
+                       extend="max")

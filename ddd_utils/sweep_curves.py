@@ -1,10 +1,15 @@
 """Read a finished width sweep from its records: pick runs by their config, take each width's final errors, find
-the interpolation threshold, and lay the evaluated epochs out as a width x epoch table. The width is the config
-field `knob` ("width" by default; chapter 6's Transformers use "d_model") and time the history field `time`."""
+the interpolation threshold, lay the evaluated epochs out as a width x epoch table, and read a model-wise peak and
+where more data hurts. The width is the config field `knob` ("width" by default; chapter 6's Transformers use
+"d_model") and time the history field `time`."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+
+from ddd_utils.curves import locate_bump
 
 
 def select(records: list[dict], **fields) -> list[dict]:
@@ -63,3 +68,44 @@ def interpolation_width(widths, train_error, eps: float = 0.0) -> int | None:
     `train_error` has shape (widths,) or (seeds, widths)."""
     fitted = np.flatnonzero(np.asarray(train_error).reshape(-1, len(widths)).mean(axis=0) <= eps)
     return int(np.asarray(widths)[fitted[0]]) if fitted.size else None
+
+
+@dataclass(frozen=True)
+class ModelwisePeak:
+    """The peak of a model-wise curve (mean over seeds), read as the largest rise that falls again (`locate_bump`):
+    the peak's width and error, the best smaller width's, and the widest network's."""
+
+    peak_width: int
+    peak_error: float
+    best_below_width: int
+    best_below_error: float
+    widest_width: int
+    widest_error: float
+
+    @property
+    def above_best_below(self) -> float:
+        return self.peak_error - self.best_below_error
+
+    @property
+    def above_widest(self) -> float:
+        return self.peak_error - self.widest_error
+
+
+def modelwise_peak(curves: dict) -> ModelwisePeak:
+    """The peak of `final_curves`' mean test error against width."""
+    widths, mean = curves["widths"], curves["test_error"].mean(axis=0)
+    shape = locate_bump(mean)
+    return ModelwisePeak(int(widths[shape.peak]), float(mean[shape.peak]), int(widths[shape.before]),
+                         float(mean[shape.before]), int(widths[-1]), float(mean[-1]))
+
+
+def sample_wise_gap(small: dict, large: dict) -> dict[str, np.ndarray]:
+    """Where more data hurts: at every width both `final_curves` share, the larger set's mean test error minus the
+    smaller set's ("gap", positive where more data hurts), the standard error of that difference of two means over
+    seeds ("se"), and "hurts": the widths where the gap exceeds twice its standard error."""
+    if not np.array_equal(small["widths"], large["widths"]):
+        raise ValueError("small and large must be curves over the same widths")
+    gap = large["test_error"].mean(axis=0) - small["test_error"].mean(axis=0)
+    se = np.hypot(*(curves["test_error"].std(axis=0, ddof=1) / np.sqrt(len(curves["test_error"]))
+                    for curves in (small, large)))
+    return {"widths": small["widths"], "gap": gap, "se": se, "hurts": gap > 2 * se}

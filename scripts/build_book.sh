@@ -15,9 +15,10 @@ fi
 # Long training sweeps run here, through the command line (resumable; a finished sweep is only read back), so the
 # chapters that show them read finished runs instead of training inside the book build.
 runs="${DDD_RUNS_DIR:-$PWD/book/runs}"
-for experiment in mnist1d_sweep vision_sweep; do
-  python -m ddd_utils run "$experiment" --preset "$gpu_preset" --out "$runs/$experiment-$gpu_preset"
-done
+python -m ddd_utils run mnist1d_sweep --preset "$gpu_preset" --out "$runs/mnist1d_sweep-$gpu_preset"
+# Chapter 5's CNNs: two processes of one thread each, each training half of the runs.
+python -m ddd_utils run mnist1d_cnn --preset "$gpu_preset" --out "$runs/mnist1d_cnn-$gpu_preset" \
+  --executor process --workers 2
 # Chapter 6's Transformers are trained one at a time, not stacked: two processes of one thread each use two cores.
 python -m ddd_utils run translation_sweep --preset "$gpu_preset" --out "$runs/translation_sweep-$gpu_preset" \
   --executor process --workers 2

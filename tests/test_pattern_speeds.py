@@ -152,9 +152,3 @@ def test_a_fast_pattern_that_carries_signal_is_part_of_the_teacher():
     assert not plain.beta[3:].any()
     with pytest.raises(ValueError, match="fast_signal"):
         ps.PatternSpeeds(fast_signal=1.5)
-
-
-def test_a_bump_is_a_rise_that_falls_again():
-    assert ps.bump(np.array([3.0, 2.0, 1.0])) == 0.0
-    assert ps.bump(np.array([3.0, 1.0, 2.0, 4.0])) == 0.0  # overfitting: no second descent
-    assert ps.bump(np.array([3.0, 1.0, 4.0, 2.0, 2.5])) == 2.0  # up 3 from 1, down 2 to 2: the smaller, 2

@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 
 from ddd_utils import plots  # noqa: E402
 
@@ -57,4 +58,19 @@ def test_ticks_at_puts_plain_labels_at_the_widths_and_no_minor_ticks_on_a_log_ax
     assert list(ax.get_xticks()) == [16, 32, 512]
     assert [label.get_text() for label in ax.get_xticklabels()] == ["16", "32", "512"]
     assert len(ax.xaxis.get_minorticklocs()) == 0
+    plt.close(fig)
+
+
+def test_the_range_band_spans_every_seed_and_the_ticks_are_plain_widths():
+    values = np.array([[1.0, 4.0, 2.0], [3.0, 0.0, 2.0], [2.0, 2.0, 5.0]])
+    middle, low, high = plots.trial_summary(values, 3, spread="range")
+    np.testing.assert_array_equal(low, [1.0, 0.0, 2.0])
+    np.testing.assert_array_equal(high, [3.0, 4.0, 5.0])
+    np.testing.assert_allclose(middle, values.mean(axis=0))
+    assert plots.spread_note(spread="range") == "line: mean over seeds; band: lowest to highest seed"
+    fig, ax = plt.subplots()
+    ax.set_xscale("log")
+    plots.plain_log_ticks(ax, [2, 4, 8, 16, 32, 64, 100], count=4)
+    labels = [tick.get_text() for tick in ax.get_xticklabels()]
+    assert labels[0] == "2" and labels[-1] == "100" and all("^" not in label for label in labels)
     plt.close(fig)

@@ -1,5 +1,6 @@
-"""Chapter 5's sweep (CNN5 and ResNet18 over width x noise x training-set size): its configs and presets, the
-nested noisy training sets, the real CIFAR-10 loader on tiny files, and the tables read from its records."""
+"""Chapter 5's sweeps (CNN5, ResNet18 and Greydanus's strided CNN over width x noise x training-set size): their
+configs and presets, the nested noisy training sets, the real CIFAR-10 loader on tiny files, and the tables read
+from their records."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from test_datasets import _write_cifar
 
 from ddd_utils import sweep_curves
 from ddd_utils.data.subsets import nested_stratified_order
-from ddd_utils.experiments import vision_sweep
+from ddd_utils.experiments import mnist1d_cnn, vision_sweep
 from ddd_utils.presets import PRESETS
 from ddd_utils.sweep import run_sweep
 
@@ -35,6 +36,13 @@ def test_every_preset_exists_and_auto_never_means_paper():
     ({"dataset": "mnist1d", "augment": True}, "augment"), ({"widths": (0,)}, "width"),
     ({"noises": (1.5,)}, "noise"), ({"n_trains": (1301,)}, "n_train"), ({"n_trains": ()}, "n_trains"),
     ({"epochs": 0}, "epochs"), ({"optimizer": "lbfgs"}, "optimizer"), ({"lr": 0.0}, "lr"),
+    ({"noise_kind": "uniform"}, r"noise_kind must be one of \('wrong_class', 'any_class'\)"),
+    ({"models": ("strided_cnn",)}, "strided_cnn is Greydanus's 1-D network"),
+    ({"test_size": 2000}, "test_size can be changed for dataset 'mnist1d' only"),
+    ({"dataset": "mnist1d", "test_size": 1005}, "test_size must be a multiple of 10"),
+    ({"momentum": -0.1}, "momentum"),
+    ({"dataset": "mnist1d", "models": ("strided_cnn",), "n_trains": (4000,), "widths": (2, 4)},
+     "widths must reach a width that can fit n_train = 4000"),
 ])
 def test_bad_configs_are_refused_naming_the_parameter(change, name):
     with pytest.raises(ValueError, match=name):
@@ -130,3 +138,27 @@ def test_resnet18_trains_on_the_digits_images():
     (history,) = vision_sweep.run(vision_sweep.run_configs(config))
     assert history["epoch"] == [1, 2] and 0.0 <= history["test_error"][-1] <= 1.0
     assert history["num_parameters"] > 0
+
+
+def test_the_mnist1d_cnn_paper_preset_is_greydanus_setting():
+    paper = mnist1d_cnn.PRESETS["paper"]
+    assert set(mnist1d_cnn.PRESETS) == set(PRESETS) == set(mnist1d_cnn.PRESET_TIMES)
+    assert paper.models == ("strided_cnn",) and paper.dataset == "mnist1d" and paper.test_size == 12000
+    assert paper.widths == (*range(2, 30, 2), *range(30, 101, 5)) and len(paper.widths) == 29
+    assert (paper.optimizer, paper.lr, paper.momentum, paper.batch_size, paper.epochs) == ("sgd", 0.01, 0.9, 100, 500)
+    assert paper.noises == (0.15,) and paper.noise_kind == "any_class" and paper.n_trains[0] == 4000
+    assert len(paper.seeds) >= 3 and paper.n_trains[1] * 4 == paper.n_trains[0]  # sample-wise: sizes 4x apart
+
+
+def test_greydanus_data_are_one_generator_run_of_16000_sequences_with_a_quarter_to_train():
+    from ddd_utils.data.mnist1d import make_mnist1d
+
+    data = vision_sweep.training_data("mnist1d", 4000, 0.15, seed=0, noise_kind="any_class", test_size=12000)
+    assert data.x_train.shape == (4000, 40) and data.x_test.shape == (12000, 40)
+    reference = make_mnist1d(num_samples=16000, train_split=0.25)
+    np.testing.assert_array_equal(data.x_test.numpy(), reference["x_test"])
+    assert sorted(map(tuple, data.x_train.numpy())) == sorted(map(tuple, reference["x_train"]))  # nested order only
+    wrong = data.corrupted.float().mean().item()
+    assert abs(wrong - 0.135) < 4 * np.sqrt(0.135 * 0.865 / 4000)  # 15% redrawn over all 10 classes
+    # The default test set is unchanged by the new parameter: the 1,000 of the published split.
+    assert vision_sweep.training_data("mnist1d", 100, 0.0, seed=0).x_test.shape == (1000, 40)

@@ -24,7 +24,7 @@ from ddd_utils.blas import spare_one_core
 from ddd_utils.data.digits import digits
 from ddd_utils.data.noise import NOISE_KINDS, corrupt_labels
 from ddd_utils.data.subsets import nested_stratified_order
-from ddd_utils.models import build_model
+from ddd_utils.models import build_model, count_parameters
 from ddd_utils.sweep import shared_settings
 from ddd_utils.train import OPTIMIZERS, Recipe, TrainData, train_width_sweep
 
@@ -34,6 +34,7 @@ VISION_MODELS = ("cnn5", "strided_cnn", "resnet18")
 DIGITS_TEST_SIZE = 497  # scikit-learn's 1,797 digits: 1,300 to train on, 497 held out (class-balanced)
 SUBSET_SEED = 0  # the order of the nested training subsets: one fixed order, shared by every run
 POOL_SIZES = {"cifar10": 50000, "digits": 1797 - DIGITS_TEST_SIZE, "mnist1d": 4000}  # training images available
+INPUT_SHAPES = {"cifar10": (3, 32, 32), "digits": (1, 8, 8), "mnist1d": (40,)}  # one example, no batch dimension
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,21 @@ class VisionSweepConfig:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {self.optimizer!r}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0; got {self.lr!r}")
+        self._check_the_widest_can_interpolate()
+
+    def _check_the_widest_can_interpolate(self) -> None:
+        """A model-wise sweep must reach its interpolation threshold: a widest network with fewer parameters than
+        a quarter of the largest training set cannot fit its noisy labels (the thresholds measured here lie at
+        0.7-1.4 parameters per example), so its curve would stop before the peak."""
+        largest = max(self.n_trains)
+        for model in self.models:
+            with torch.device("meta"):  # the shapes only: no memory, no random initialisation
+                parameters = count_parameters(build_model(model, max(self.widths), INPUT_SHAPES[self.dataset],
+                                                          NUM_CLASSES))
+            if parameters < largest / 4:
+                raise ValueError(f"widths must reach a width that can fit n_train = {largest} noisy labels: the widest "
+                                 f"{model} (width {max(self.widths)}) has {parameters} parameters, fewer than "
+                                 f"n_train / 4 = {largest // 4}; add wider widths")
 
 
 # Nakkiran et al. (2019): CNN5 and pre-activation ResNet18 with k = 1..64 on CIFAR-10, label noise 0, 10% and 20%,
@@ -210,7 +226,7 @@ def training_data(dataset: str, n_train: int, noise: float, seed: int, data_root
 
 def input_shape(dataset: str) -> tuple[int, ...]:
     """One example's shape (no batch dimension)."""
-    return {"cifar10": (3, 32, 32), "digits": (1, 8, 8), "mnist1d": (40,)}[dataset]
+    return INPUT_SHAPES[dataset]
 
 
 def _initial_model(config: dict) -> torch.nn.Module:

@@ -61,4 +61,5 @@ def build_model(name: str, width: int, input_shape: tuple[int, ...], num_classes
     return MODELS[name](width, input_shape, num_classes)
 
 
-__all__ = ["CNN5", "MLP", "StridedCNN", "MODELS", "PreActBlock", "PreActResNet18", "build_model", "count_parameters", "grow_from"]
+__all__ = ["CNN5", "MLP", "MODELS", "PreActBlock", "PreActResNet18", "StridedCNN", "build_model", "count_parameters",
+           "grow_from"]

@@ -160,8 +160,8 @@ CNN5_STACK_UP_TO = 64
 def stack_models(models: Sequence[nn.Module]) -> list[tuple[list[int], nn.Module]]:
     """Group `models` into stacks of identical shape: a list of (indices into `models`, stacked module).
 
-    MLPs, StridedCNNs, and CNN5s of width up to CNN5_STACK_UP_TO, of one shape share a stack; any other model gets a stack of
-    its own.
+    MLPs, StridedCNNs, and CNN5s of width up to CNN5_STACK_UP_TO, of one shape share a stack; any other model gets
+    a stack of its own.
     """
     groups: dict[tuple, list[int]] = {}
     for index, model in enumerate(models):

@@ -1,0 +1,60 @@
+"""The documented search for epoch-wise double descent on the CPU (chapter 5): a few recipes of Greydanus's
+MNIST-1D CNN trained long at a few widths, each run's test error read for a fall, a rise and a second fall.
+
+Usage: python scripts/epochwise_search.py OUT   (resumable: finished runs are read back from OUT)
+Prints one line per (setting, width): the lowest test error before the largest bump, the bump's top, the lowest
+error after it, and the bump's height (the smaller of the rise and the second fall, `curves.late_bump`); writes
+every run with its provenance to OUT/epochwise_search.json, the file chapter 5 reads from `book/results/`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from ddd_utils.curves import late_bump
+from ddd_utils.experiments import mnist1d_cnn, vision_sweep
+from ddd_utils.provenance import provenance
+from ddd_utils.sweep import run_sweep
+
+BASE = dataclasses.replace(mnist1d_cnn.PRESETS["paper"], widths=(10, 24, 64), n_trains=(1000,), seeds=(0,),
+                           eval_count=40, checkpoint_every=250)
+SETTINGS = {  # name -> changes to BASE
+    "sgd-0.01-noise-0.15-2000ep": dict(epochs=2000),
+    "adam-1e-4-noise-0.2-2000ep": dict(optimizer="adam", lr=1e-4, noises=(0.2,), noise_kind="wrong_class",
+                                       epochs=2000),
+    "adam-1e-3-noise-0.2-1000ep": dict(optimizer="adam", lr=1e-3, noises=(0.2,), noise_kind="wrong_class",
+                                       epochs=1000),
+    "sgd-0.01-noise-0.3-2000ep": dict(noises=(0.3,), epochs=2000),
+    "sgd-0.001-noise-0.15-3000ep": dict(lr=1e-3, epochs=3000),
+}
+
+
+def late_bump_text(history: dict) -> str:
+    """One line: where the test error first bottoms out, rises to, and falls back to, and the bump's height."""
+    epochs, test = history["epoch"], history["test_error"]
+    shape = late_bump(test)
+    return (f"lowest {test[shape.before]:.3f} at epoch {epochs[shape.before]}, then {test[shape.peak]:.3f} at "
+            f"{epochs[shape.peak]}, then {test[shape.after]:.3f} at {epochs[shape.after]}; last {test[-1]:.3f}; "
+            f"bump {shape.height:.3f}; final train error {history['train_error'][-1]:.3f}")
+
+
+def main(out: str) -> None:
+    settings = {}
+    for name, changes in SETTINGS.items():
+        config = dataclasses.replace(BASE, **changes)
+        records = run_sweep(vision_sweep.run, vision_sweep.run_configs(config), Path(out) / name, progress=False)
+        settings[name] = {"changes": changes, "config": dataclasses.asdict(config), "runs": records}
+        for record in sorted(records, key=lambda r: r["config"]["width"]):
+            print(f"{name}, width {record['config']['width']}: {late_bump_text(record['history'])}", flush=True)
+
+    command = shlex.join(["python", "scripts/epochwise_search.py", out])
+    result = {"experiment": "epochwise_search", **provenance(command, "search"), "settings": settings}
+    (Path(out) / "epochwise_search.json").write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
