@@ -17,7 +17,9 @@ from typing import TypeVar
 
 PRESETS = ("smoke", "cpu", "full", "paper")
 ENV_VAR = "DDD_PRESET"
-LARGE_GPU_GIB = 40  # A100 40 GB and larger: the GPUs `full` is sized for
+# `full` is sized for an A100 40 GB and larger. GPUs report less than their nominal size (an A100 40 GB about
+# 39.4-39.6 GiB, a V100 32 GB about 31.7), so the threshold lies between the two.
+LARGE_GPU_GIB = 36
 
 ConfigT = TypeVar("ConfigT")
 
@@ -66,7 +68,8 @@ def choose_preset(preset: str = "auto", uses_gpu: bool = False) -> PresetChoice:
     name, gib = gpu
     if gib < LARGE_GPU_GIB:
         return PresetChoice("cpu", f"PRESET = 'auto': 'cpu' on the GPU ({name}, {gib:.0f} GiB; 'full' is sized "
-                                   f"for {LARGE_GPU_GIB} GiB and more: set PRESET = 'full' to run it anyway)")
+                                   f"for 40 GB GPUs and larger, which report at least {LARGE_GPU_GIB} GiB: set "
+                                   f"PRESET = 'full' to run it anyway)")
     return PresetChoice("full", f"PRESET = 'auto': 'full' on the GPU ({name}, {gib:.0f} GiB)")
 
 

@@ -67,17 +67,35 @@ def augment(images: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, flip: torc
     return torch.where(flip.bool()[:, None, None, None], crops.flip(-1), crops)
 
 
-def _autocast(device: torch.device):
-    """bf16 autocast for training steps on a GPU (tensor cores); plain fp32 elsewhere (CPUs gain little and lose
-    bit-exactness). No weight-cast cache: it would not survive a CUDA graph's capture."""
-    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda", cache_enabled=False)
+def device_capability(device: torch.device) -> tuple[int, int] | None:
+    """The CUDA compute capability of `device`, or None for any other kind of device."""
+    return torch.cuda.get_device_capability(device) if device.type == "cuda" else None
+
+
+def autocast_dtype(capability: tuple[int, int] | None) -> torch.dtype | None:
+    """The autocast dtype of training steps on a GPU of compute `capability`, or None for plain fp32.
+
+    bf16 where the tensor cores compute it natively (capability 8.0 and above: A100, H100, RTX 30xx and later).
+    Below 8.0 (a Colab T4 is 7.5, a V100 7.0) bf16 is emulated and cuDNN has no bf16 convolutions, so steps run in
+    fp32: fp16 would need a GradScaler, whose check for overflowed gradients reads a value back to the host at
+    every step, which a CUDA graph cannot capture. On the CPU (None) fp32 too: CPUs gain little and lose
+    bit-exactness.
+    """
+    return torch.bfloat16 if capability is not None and capability >= (8, 0) else None
+
+
+def _autocast(dtype: torch.dtype | None):
+    """Autocast to `dtype` on the GPU, or no autocast for None. No weight-cast cache: it would not survive a CUDA
+    graph's capture."""
+    return torch.autocast("cuda", dtype=dtype or torch.bfloat16, enabled=dtype is not None, cache_enabled=False)
 
 
 class Steps:
     """The optimizer steps of one group of stacks. On the CPU each step runs eagerly; on a GPU each batch size's
     step (forward, backward and optimizer, for every stack at once) is captured once as a CUDA graph and replayed,
     which removes the per-kernel launch cost that dominates small models. Eager and graphed steps compute the same
-    thing; a graph is captured again when the learning rate changes, and if capture fails training goes on eagerly."""
+    thing (a graph holds the learning rate it was captured with: the recipes keep it constant); if capture fails,
+    training goes on eagerly and `use_graphs` turns False (the history records it)."""
 
     def __init__(self, stacks, x_train: torch.Tensor, per_model: bool, y_train: torch.Tensor, recipe: Recipe,
                  images: bool, use_graphs: bool):
@@ -93,18 +111,19 @@ class Steps:
         self.parameters = [p for _, stack in stacks for p in stack.parameters()]
         self.optimizer = make_optimizer(self.parameters, recipe, capturable=use_graphs)
         self.use_graphs = use_graphs
-        self.graphs: dict[int, tuple] = {}  # batch size -> (graph, static step table, learning rate)
+        self.precision = autocast_dtype(device_capability(self.device))  # None: fp32, no autocast
+        self.graphs: dict[int, tuple] = {}  # batch size -> (graph, static step table)
 
     def __call__(self, table: torch.Tensor) -> None:
         """One step on the (K, M, B) slice of the epoch table."""
         if not self.use_graphs:
             return self._compute(table)
-        size, lr = table.shape[-1], self.optimizer.param_groups[0]["lr"]
-        if size not in self.graphs or self.graphs[size][2] != lr:
+        size = table.shape[-1]
+        if size not in self.graphs:
             self._capture(table)
         if not self.use_graphs:  # capture failed
             return self._compute(table)
-        graph, static, _ = self.graphs[size]
+        graph, static = self.graphs[size]
         static.copy_(table)
         graph.replay()
 
@@ -116,7 +135,7 @@ class Steps:
             if self.augment:
                 dy, dx, flip = (table[k][models].flatten() for k in (1, 2, 3))
                 inputs = augment(inputs.flatten(0, 1), dy, dx, flip).view(inputs.shape)
-            with _autocast(self.device):
+            with _autocast(self.precision):
                 logits.append(stack(inputs))
         labels = self.labels.gather(1, batch[self.logit_models])
         # Summed over models, each model's loss is its own batch mean: the gradients stay independent.
@@ -136,10 +155,10 @@ class Steps:
         # stream, and keep it alive into the capture, which it would then invalidate.
         before = {id(t): t.detach().clone() for t in self._state_tensors()}
         static = table.clone()
-        # Warm-up and capture share one stream: autograd remembers the stream on which a parameter's gradient
-        # accumulator was made, and capture fails if a backward pass has to reach back to another stream.
-        stream = capture_stream(self.device)
         try:
+            # Warm-up and capture share one stream: autograd remembers the stream on which a parameter's gradient
+            # accumulator was made, and capture fails if a backward pass has to reach back to another stream.
+            stream = capture_stream(self.device)
             stream.wait_stream(torch.cuda.current_stream(self.device))
             with torch.cuda.stream(stream):
                 for _ in range(WARMUP_STEPS):
@@ -148,7 +167,8 @@ class Steps:
             self._restore(before)
             graph = torch.cuda.CUDAGraph()
             self.optimizer.zero_grad(set_to_none=True)  # the graph's own pool holds the gradients
-            with torch.cuda.graph(graph, stream=stream):
+            # thread_local: an unsafe call of another thread (a notebook's widgets, a prefetcher) does not break it.
+            with torch.cuda.graph(graph, stream=stream, capture_error_mode="thread_local"):
                 self._compute(static)
         except RuntimeError as error:  # e.g. an operation that cannot be captured: train eagerly instead
             log.warning("CUDA graph capture failed (%s); training eagerly", error)
@@ -156,7 +176,7 @@ class Steps:
             self._restore(before)
             self.use_graphs = False
             return
-        self.graphs[table.shape[-1]] = (graph, static, self.optimizer.param_groups[0]["lr"])
+        self.graphs[table.shape[-1]] = (graph, static)
 
     @torch.no_grad()
     def _restore(self, before: dict[int, torch.Tensor]) -> None:

@@ -41,7 +41,6 @@ class Recipe:
     epochs: int = 100           # full passes over the training set
     momentum: float = 0.9       # SGD only
     weight_decay: float = 0.0   # adam, sgd: an L2 penalty folded into the gradient; adamw: decoupled decay
-    lr_drop_every: int = 0      # SGD step schedule: divide lr by 10 every this many epochs (0: constant)
     augment: bool = False       # random crop (4-pixel padding) and horizontal flip, for images only
     loss: str = "cross_entropy"  # or "squared": sum over classes of (output - one-hot label)^2 (Belkin et al.)
 
@@ -58,14 +57,11 @@ class Recipe:
         if len(self.betas) != 2 or not all(0.0 <= beta < 1.0 for beta in self.betas):
             raise ValueError(f"betas must be two numbers in [0, 1); got {self.betas!r}")
         check_nonnegative("weight_decay", self.weight_decay)
-        check_positive_int("lr_drop_every", self.lr_drop_every, minimum=0)
 
 
 RECIPES = {
     # Nakkiran et al. (2019), CNNs and ResNets: Adam, lr 1e-4, batch 128, no weight decay, 4K epochs.
     "nakkiran_adam": Recipe(optimizer="adam", lr=1e-4, batch_size=128, epochs=4000),
-    # Nakkiran et al. (2019), SGD variant: lr 0.1 / sqrt(1 + epoch / 512) in the paper; a step schedule here.
-    "sgd_step": Recipe(optimizer="sgd", lr=0.05, batch_size=128, epochs=500, momentum=0.9, lr_drop_every=200),
 }
 
 
@@ -264,8 +260,9 @@ def train(model: torch.nn.Module, data: TrainData, recipe: Recipe, seed: int, ev
 
     The history holds, per evaluated epoch: train error and loss on the (noisy) training labels, the train error on
     the corrupted examples alone (how much noise is memorised), test error and loss, the weight norm of all
-    parameters, and wall time; and under
-    "devices", [first epoch, device] for each device the run trained on. With `checkpoint`, the state (model,
+    parameters, and wall time; under "devices", [first epoch, device] for each device the run trained on; and under
+    "graphed_steps", [first epoch, whether its steps ran from CUDA graphs] each time that changed (False on a CPU, and
+    from the epoch where a GPU's capture failed and training went on eagerly). With `checkpoint`, the state (model,
     optimizer, shuffling RNG, history) is saved every `checkpoint_every` epochs and at the end, and a run that finds
     its checkpoint resumes from it: on the CPU the result is bit-for-bit the same as an uninterrupted run.
     """
@@ -283,8 +280,9 @@ def train_many(models: Sequence[torch.nn.Module], datas: Sequence[TrainData], re
     result equals `train` on each model alone up to float rounding, for a fraction of the per-step overhead. The
     histories are `train`'s, with "seconds" the wall time of the whole group; checkpoints cover the whole group and
     are refused if they were written for other models, data, seeds or evaluation epochs.
-    On a GPU, training steps run under bf16 autocast, image models use channels_last, and with `cuda_graphs` each
-    step is replayed from a CUDA graph (see `ddd_utils.steps.Steps`); evaluations are fp32 everywhere.
+    On a GPU, training steps run under bf16 autocast where the GPU computes bf16 natively (fp32 on older ones:
+    `ddd_utils.steps.autocast_dtype`), image models use channels_last, and with `cuda_graphs` each step is replayed
+    from a CUDA graph (see `ddd_utils.steps.Steps`); evaluations are fp32 everywhere.
     """
     from tqdm.auto import tqdm
 
@@ -312,7 +310,8 @@ def train_many(models: Sequence[torch.nn.Module], datas: Sequence[TrainData], re
         start = time.perf_counter() - elapsed
         for epoch in tqdm(range(first_epoch, recipe.epochs + 1), initial=first_epoch - 1, total=recipe.epochs,
                           leave=False, disable=not progress, desc=f"epochs ({len(models)} models)"):
-            _train_one_epoch(epoch, recipe, stacks, steps, generators, n, images, device)
+            _train_one_epoch(recipe, stacks, steps, generators, n, images, device)
+            _note_graphs(histories, epoch, steps.use_graphs)
             if epoch in eval_epochs:
                 if device.type == "cuda":
                     torch.cuda.synchronize(device)  # the clock must not run ahead of the queued steps
@@ -330,12 +329,9 @@ def train_many(models: Sequence[torch.nn.Module], datas: Sequence[TrainData], re
     return histories
 
 
-def _train_one_epoch(epoch: int, recipe: Recipe, stacks, steps: Steps, generators: list[torch.Generator], n: int,
-                     images: bool, device: torch.device) -> None:
-    """Set the epoch's learning rate, draw its batch order (and augmentation), and take its steps."""
-    if recipe.lr_drop_every:
-        for group in steps.optimizer.param_groups:
-            group["lr"] = recipe.lr * 0.1 ** ((epoch - 1) // recipe.lr_drop_every)
+def _train_one_epoch(recipe: Recipe, stacks, steps: Steps, generators: list[torch.Generator], n: int, images: bool,
+                     device: torch.device) -> None:
+    """Draw the epoch's batch order (and augmentation) and take its steps."""
     for _, stack in stacks:
         stack.train()
     table = epoch_table(generators, n, recipe.augment and images, device)
@@ -349,15 +345,34 @@ def _resume(state: dict, stacks, optimizer: torch.optim.Optimizer, generators: l
     first epoch to train, seconds already spent)."""
     for (_, stack), stack_state in zip(stacks, state["stacks"], strict=True):
         stack.load_state_dict(stack_state)
-    optimizer.load_state_dict(state["optimizer"])  # moves the state to the parameters' device
+    _load_optimizer_state(optimizer, state["optimizer"])
     for generator, generator_state in zip(generators, state["generators"], strict=True):
         generator.set_state(generator_state)
     return state["histories"], state["epoch"] + 1, state["seconds"]
 
 
+def _load_optimizer_state(optimizer: torch.optim.Optimizer, saved: dict) -> None:
+    """Load a checkpoint's optimizer state under this run's `capturable` flags, not its writer's (which
+    `load_state_dict` would restore): a graphed run's checkpoint then resumes eagerly, on a CPU say, and an eager
+    one resumes graphed. Adam's step count goes where the flag wants it: beside the parameters when capturable (as
+    torch moves it), else it stays on the CPU, where checkpoints are read."""
+    flags = [{"capturable": group["capturable"]} if "capturable" in group else {} for group in optimizer.param_groups]
+    groups = [{**saved_group, **flag} for saved_group, flag in zip(saved["param_groups"], flags, strict=True)]
+    optimizer.load_state_dict({**saved, "param_groups": groups})
+
+
+def _note_graphs(histories: list[dict], epoch: int, graphed: bool) -> None:
+    """Add [epoch, graphed] to every history whose steps start to run from CUDA graphs, or eagerly, at `epoch`: an
+    eager fallback shows in the record, not only in the log."""
+    for history in histories:
+        segments = history.setdefault("graphed_steps", [])  # made here (older checkpoints lack it)
+        if not segments or segments[-1][1] != graphed:
+            segments.append([epoch, graphed])
+
+
 def _note_device(histories: list[dict], first_epoch: int, device: torch.device, checkpoint: Path | None) -> None:
     """Add [first epoch, device] to every history when training starts, or resumes on another device; warn when a
-    run resumes on another kind of device (bf16 steps on a GPU, fp32 on a CPU: the numbers will differ)."""
+    run resumes on another kind of device (bf16 steps on most GPUs, fp32 on a CPU: the numbers will differ)."""
     here = device_name(device)
     for history in histories:
         if history["devices"] and history["devices"][-1][1] == here:

@@ -1,9 +1,11 @@
 """The engine refuses or survives what would otherwise give wrong results silently or get a sweep stuck: foreign,
-damaged and GPU-written checkpoints, a job killed while writing its records, malformed data, and library calls that
-would change global state."""
+damaged and GPU-written checkpoints (graphed or eager), a job killed while writing its records, malformed data, and
+library calls that would change global state; and the GPU path's choices, on the CPU: an eager fallback in the
+record, the autocast dtype by compute capability."""
 
 from __future__ import annotations
 
+import importlib
 import warnings
 
 import pytest
@@ -63,27 +65,68 @@ def test_a_damaged_checkpoint_is_moved_aside_and_its_run_starts_over(tmp_path, d
     assert checkpoint.exists(), "the rerun wrote a new checkpoint"
 
 
-def test_a_checkpoint_written_on_a_gpu_resumes_on_the_cpu(tmp_path, monkeypatch):
-    # Simulated: every storage of the saved file is tagged as living on cuda:0, as a GPU run's checkpoint is.
-    checkpoint = tmp_path / "run.pt"
+def train_until_killed_writing_as(monkeypatch, checkpoint, writer: str, capturable: bool) -> None:
+    """Train RECIPE with a checkpoint every epoch and kill the job after the epoch-2 one, each file written as if
+    by a `writer` ("cpu" or "gpu": every storage tagged as living on cuda:0, as a GPU run's are) whose Adam has
+    `capturable` param groups (a graphed run's)."""
     real_save = checkpoints.save_atomically
 
-    def save_as_if_on_a_gpu(state, path):
+    def save_as_written_there(state, path):
+        groups = [{**group, "capturable": capturable} for group in state["optimizer"]["param_groups"]]
+        state = {**state, "optimizer": {**state["optimizer"], "param_groups": groups}}
         with monkeypatch.context() as patch:
-            patch.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
+            if writer == "gpu":
+                patch.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
             real_save(state, path)
         if state["epoch"] == 2:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(checkpoints, "save_atomically", save_as_if_on_a_gpu)
+    monkeypatch.setattr(checkpoints, "save_atomically", save_as_written_there)
     with pytest.raises(KeyboardInterrupt):
         training.train(model(0), problem(0), RECIPE, seed=0, checkpoint=checkpoint, checkpoint_every=1)
     monkeypatch.setattr(checkpoints, "save_atomically", real_save)
+
+
+@pytest.mark.parametrize("capturable", [False, True], ids=["eager", "graphed"])
+def test_a_checkpoint_written_on_a_gpu_resumes_on_the_cpu(tmp_path, monkeypatch, capturable):
+    # A graphed run's Adam is capturable; the CPU cannot step a capturable Adam, so the resumed run keeps its own flag.
+    checkpoint = tmp_path / "run.pt"
+    train_until_killed_writing_as(monkeypatch, checkpoint, "gpu", capturable)
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="CUDA"):
             torch.load(checkpoint, weights_only=True)  # what a load without map_location does on a CPU-only node
     resumed = training.train(model(0), problem(0), RECIPE, seed=0, checkpoint=checkpoint)
     assert without_time(resumed) == without_time(training.train(model(0), problem(0), RECIPE, seed=0))
+
+
+def test_an_eager_checkpoint_resumed_by_a_graphed_run_steps_as_the_graphed_run_bit_for_bit(tmp_path, monkeypatch):
+    # A graphed run (capturable Adam) simulated on the CPU, where torch is told to allow one: its rounding differs
+    # from eager Adam's, so a resumed run that took the checkpoint's flag would not equal an uninterrupted one.
+    monkeypatch.setattr(importlib.import_module("torch.optim.adam"), "_get_capturable_supported_devices",
+                        lambda supports_xla=True: ["cpu"])
+    real_optimizer = steps.make_optimizer
+    monkeypatch.setattr(steps, "make_optimizer",
+                        lambda parameters, recipe, capturable: real_optimizer(parameters, recipe, capturable=True))
+    checkpoint = tmp_path / "run.pt"
+    train_until_killed_writing_as(monkeypatch, checkpoint, "cpu", capturable=False)
+    resumed = training.train(model(0), problem(0), RECIPE, seed=0, checkpoint=checkpoint)
+    assert without_time(resumed) == without_time(training.train(model(0), problem(0), RECIPE, seed=0))
+
+
+@pytest.mark.parametrize("written, resumed", [(True, False), (False, True)])
+def test_a_resumed_adam_keeps_its_own_capturable_flag_with_its_step_where_the_flag_wants_it(written, resumed):
+    # The resuming run's parameters on `meta` stand in for a GPU's: a capturable Adam's step lives beside them.
+    parameter = torch.nn.Parameter(torch.ones(3))
+    writer = torch.optim.Adam([parameter], foreach=True)
+    parameter.grad = torch.ones(3)
+    writer.step()
+    saved = writer.state_dict()
+    saved["param_groups"][0]["capturable"] = written
+    reader = torch.optim.Adam([torch.nn.Parameter(torch.ones(3, device="meta"))], foreach=True, capturable=resumed)
+    training._load_optimizer_state(reader, saved)
+    assert reader.param_groups[0]["capturable"] == resumed
+    (state,) = reader.state.values()
+    assert state["step"].device.type == ("meta" if resumed else "cpu") and state["exp_avg"].device.type == "meta"
 
 
 def test_a_checkpoint_write_is_atomic_with_a_temporary_file_of_its_own(tmp_path, monkeypatch):
@@ -116,6 +159,58 @@ def test_resuming_on_another_kind_of_device_warns_and_the_history_says_so(tmp_pa
     with pytest.warns(UserWarning, match="written on cuda .* resumes on cpu"):
         history = training.train(model(0), problem(0), RECIPE, seed=0, checkpoint=checkpoint)
     assert [segment[0] for segment in history["devices"]] == [1, 3]
+
+
+# --- the GPU path, on the CPU ------------------------------------------------------------------------------------
+
+def test_the_history_and_the_checkpoint_record_that_a_cpu_run_stepped_eagerly(tmp_path):
+    checkpoint = tmp_path / "run.pt"
+    history = training.train(model(0), problem(0), RECIPE, seed=0, checkpoint=checkpoint)
+    assert history["graphed_steps"] == [[1, False]]
+    assert torch.load(checkpoint, weights_only=True)["histories"][0]["graphed_steps"] == [[1, False]]
+
+
+def test_a_failed_capture_trains_eagerly_and_the_history_says_so(monkeypatch, caplog):
+    # The capture is made to fail as it does on a GPU (a RuntimeError inside it); SGD, as the CPU cannot step the
+    # capturable Adam a graphed run uses.
+    recipe = training.Recipe(optimizer="sgd", lr=0.1, batch_size=16, epochs=3)
+    eager = training.train(model(0), problem(0), recipe, seed=0)
+
+    def no_capture(device):
+        raise RuntimeError("operation not permitted when stream is capturing")
+
+    real_steps = training.Steps
+    monkeypatch.setattr(training, "Steps", lambda *args, use_graphs: real_steps(*args, use_graphs=True))
+    monkeypatch.setattr(steps, "capture_stream", no_capture)
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: None)
+    history = training.train(model(0), problem(0), recipe, seed=0)
+    assert "CUDA graph capture failed" in caplog.text
+    assert history["graphed_steps"] == [[1, False]], "the fallback is in the record, not only in the log"
+    assert without_time(history) == without_time(eager)
+
+
+def test_graphed_steps_gets_a_segment_each_time_the_steps_change_between_graphed_and_eager():
+    histories = [{}, {}]
+    for epoch, graphed in [(1, True), (2, True), (3, False), (4, False), (5, True)]:
+        training._note_graphs(histories, epoch, graphed)
+    assert histories == [{"graphed_steps": [[1, True], [3, False], [5, True]]}] * 2
+
+
+@pytest.mark.parametrize("capability, dtype", [(None, None), ((7, 0), None), ((7, 5), None),
+                                               ((8, 0), torch.bfloat16), ((8, 6), torch.bfloat16),
+                                               ((9, 0), torch.bfloat16), ((12, 0), torch.bfloat16)])
+def test_steps_autocast_to_bf16_only_where_the_gpu_computes_it_natively(monkeypatch, capability, dtype):
+    # A Colab T4 (7.5) emulates bf16 and cuDNN has no bf16 convolutions for it: fp32 there, as on the CPU (None).
+    assert steps.autocast_dtype(capability) == dtype
+    monkeypatch.setattr(steps, "device_capability", lambda device: capability)
+    data = problem(0)
+    built = steps.Steps(training.stack_models([model(0)]), data.x_train, False, data.y_train[None], RECIPE,
+                        images=False, use_graphs=False)
+    assert built.precision == dtype
+
+
+def test_a_cpu_has_no_compute_capability():
+    assert steps.device_capability(torch.device("cpu")) is None
 
 
 # --- sweeps ------------------------------------------------------------------------------------------------------

@@ -58,9 +58,11 @@ def test_auto_is_cpu_for_a_chapter_that_computes_on_the_cpu_whatever_the_gpu(no_
     assert choice.name == "cpu" and "computes on the CPU" in choice.reason
 
 
-@pytest.mark.parametrize("gpu, expected", [(None, "cpu"), (T4, "cpu"), (("NVIDIA A100-SXM4-40GB", 39.4), "cpu"),
-                                           (("NVIDIA A100-SXM4-80GB", 79.2), "full"), (H200, "full")])
+@pytest.mark.parametrize("gpu, expected", [
+    (None, "cpu"), (T4, "cpu"), (("Tesla V100-SXM2-32GB", 31.7), "cpu"), (("NVIDIA A100-PCIE-40GB", 39.4), "full"),
+    (("NVIDIA A100-SXM4-40GB", 39.5), "full"), (("NVIDIA A100-SXM4-80GB", 79.2), "full"), (H200, "full")])
 def test_auto_picks_full_for_a_gpu_chapter_only_on_a_large_gpu(no_env, gpu, expected):
+    # A GPU reports less memory than its nominal size: a 40 GB A100, the smallest `full` is sized for, is large.
     no_env.setattr(presets, "_gpu", lambda: gpu)
     choice = choose_preset("auto", uses_gpu=True)
     assert choice.name == expected
