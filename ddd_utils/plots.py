@@ -195,7 +195,7 @@ def width_epoch_heatmap(ax: Axes, table: dict, name: str = "test_error", knob_la
     Columns are the evaluated (log-spaced) epochs; a colour bar is added beside `ax`."""
     values = np.asarray(table[name])
     excess = 100 * (values - values.min(axis=1, keepdims=True))
-    top = max(float(np.percentile(excess[:, values.shape[1] // 3:], 99)), 1.0)  # the later two thirds set the scale
+    top = max(float(np.percentile(excess[:, values.shape[1] // 2:], 99)), 1.0)  # the later half sets the scale
     mesh = ax.pcolormesh(np.arange(values.shape[1] + 1), np.arange(values.shape[0] + 1), excess, cmap="magma",
                          vmin=0, vmax=top, shading="flat")
     epochs, widths = table["epochs"], table["widths"]

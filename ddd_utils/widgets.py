@@ -496,7 +496,7 @@ class EpochSweepView(View):
         (self.test,) = self.left.plot([], [], marker="o", label="test error")
         (self.train,) = self.left.plot([], [], marker="s", label="train error (noisy labels)")
         self.current_width = self.left.axvline(1, color="C3", linewidth=1.5)
-        plots.double_descent_axes(self.left, "width parameter k", "error (mean over seeds)", logy=False)
+        plots.double_descent_axes(self.left, "width", "error (mean over seeds)", logy=False)
         legend_below(self.left)
         (self.history,) = self.right.plot([], [], marker=".", color="C0", label="test error")
         self.current_epoch = self.right.axvline(1, color="C3", linewidth=1.5)
@@ -505,13 +505,13 @@ class EpochSweepView(View):
     def update(self, state: dict) -> None:
         self.test.set_data(state["widths"], state["test_error"])
         self.train.set_data(state["widths"], state["train_error"])
-        self.left.set_xticks(state["widths"], [f"{width:g}" for width in state["widths"]], fontsize=8)
+        plots.plain_log_ticks(self.left, state["widths"])
         self.current_width.set_xdata([state["width"]] * 2)
         self.left.set_title(f"label noise {state['noise']:g}, n = {state['n_train']}: epoch {state['epoch']}",
                             fontsize=9)
         self.history.set_data(state["epochs"], state["history"])
         self.current_epoch.set_xdata([state["epoch"]] * 2)
-        self.right.set_title(f"k = {state['width']} during training", fontsize=9)
+        self.right.set_title(f"width {state['width']} during training", fontsize=9)
         for ax in (self.left, self.right):
             rescale(ax, errors=True)
 
@@ -531,7 +531,7 @@ def epoch_sweep_explorer(records: list[dict]):
     noise = max(values["noise"])
     controls = {
         "width": widgets.SelectionSlider(options=values["width"], value=values["width"][len(values["width"]) // 2],
-                                         description="width k"),
+                                         description="width"),
         "noise": widgets.SelectionSlider(options=values["noise"], value=noise, description="label noise"),
         "n_train": widgets.SelectionSlider(options=values["n_train"], value=max(values["n_train"]),
                                            description="samples n"),

@@ -120,3 +120,13 @@ def test_chapter_5_samplewise_more_data_hurts_nowhere_and_the_reasons_the_text_g
     assert low <= own.peak_width <= thresholds[0] and 0.02 <= own.above_best_below < 0.1  # "a few points high"
     assert own.widest_error < own.best_below_error  # "to a little below its own minimum by 100 channels"
     assert sweep_curves.modelwise_peak(big).peak_error < small["test_error"].mean(axis=0).min()  # "peak included"
+
+
+def test_chapter_5_search_widths_sit_one_below_and_two_past_the_threshold_of_its_size(cnn, search):
+    small_n = cnn["config"]["n_trains"][1]
+    small = _curves(cnn, small_n)
+    threshold = sweep_curves.interpolation_width(small["widths"], small["train_error"])
+    for setting in search["settings"].values():
+        assert setting["config"]["n_trains"] == [small_n]
+        widths = sorted(setting["config"]["widths"])
+        assert widths[0] < threshold < widths[1] < widths[2]

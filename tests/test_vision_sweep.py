@@ -162,3 +162,12 @@ def test_greydanus_data_are_one_generator_run_of_16000_sequences_with_a_quarter_
     assert abs(wrong - 0.135) < 4 * np.sqrt(0.135 * 0.865 / 4000)  # 15% redrawn over all 10 classes
     # The default test set is unchanged by the new parameter: the 1,000 of the published split.
     assert vision_sweep.training_data("mnist1d", 100, 0.0, seed=0).x_test.shape == (1000, 40)
+
+
+def test_the_readers_cnn_run_is_the_published_recipe_on_fewer_widths_and_seeds():
+    # So its runs are the shipped paper run's own (measured: equal final errors), and the page can compare them.
+    cpu, paper = (dataclasses.asdict(mnist1d_cnn.PRESETS[name]) for name in ("cpu", "paper"))
+    differing = {name for name in paper if cpu[name] != paper[name]}
+    assert differing == {"widths", "seeds", "n_trains"}
+    assert set(cpu["widths"]) <= set(paper["widths"]) and set(cpu["seeds"]) <= set(paper["seeds"])
+    assert cpu["n_trains"] == paper["n_trains"][:1]
