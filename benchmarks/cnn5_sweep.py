@@ -16,9 +16,9 @@ from __future__ import annotations
 import argparse
 import copy
 import functools
-import time
 
 import torch
+from timing import synchronized_seconds
 
 from ddd_utils.models import build_model, stacked
 from ddd_utils.train import Recipe, TrainData, train, train_many
@@ -29,16 +29,6 @@ def synthetic_images(n: int, device: torch.device) -> TrainData:
     x = torch.randn(n, 3, 32, 32, generator=generator)
     y = torch.randint(0, 10, (n,), generator=generator)
     return TrainData(x, y, torch.zeros(n, dtype=torch.bool), x[:64], y[:64]).to(device)
-
-
-def synchronized_seconds(function) -> float:
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    function()
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-    return time.perf_counter() - start
 
 
 def sweep_models(widths, seeds: int, device) -> tuple[list, list[int]]:
@@ -59,9 +49,10 @@ def train_job(models, seeds, data, recipe) -> None:
 def compare_sweep(args, device, data, recipe) -> None:
     models, seeds = sweep_models(args.widths, args.seeds, device)
     train_job(models, seeds, synthetic_images(2 * recipe.batch_size, device), recipe)  # cudnn autotuning
-    ours = synchronized_seconds(lambda: train_job(models, seeds, data, recipe))
+    ours = synchronized_seconds(lambda: train_job(models, seeds, data, recipe), device)
     alone = synchronized_seconds(lambda: [train(copy.deepcopy(m), data, recipe, seed=s, eval_epochs=[],
-                                                cuda_graphs=False) for m, s in zip(models, seeds, strict=True)])
+                                                cuda_graphs=False) for m, s in zip(models, seeds, strict=True)],
+                                 device)
     print(f"  {len(models)} runs (k = {args.widths}, {args.seeds} seeds each): ddd_utils {ours:.1f} s, one at a "
           f"time eager {alone:.1f} s, ratio {alone / ours:.2f}x")
 
@@ -74,7 +65,7 @@ def compare_stacking(args, device, data, recipe) -> None:
         for label, threshold in (("stacked", 10**9), ("side by side", 0)):
             stacked.CNN5_STACK_UP_TO = threshold
             train_job(models, seeds, data, recipe)  # warm-up
-            seconds[label] = synchronized_seconds(functools.partial(train_job, models, seeds, data, recipe))
+            seconds[label] = synchronized_seconds(functools.partial(train_job, models, seeds, data, recipe), device)
         steps = -(-data.x_train.shape[0] // recipe.batch_size)
         print(f"  k = {k:3d}, {args.seeds} models: stacked {1e3 * seconds['stacked'] / steps:.2f} ms/step, side by "
               f"side {1e3 * seconds['side by side'] / steps:.2f} ms/step, stacking "

@@ -1,5 +1,6 @@
 """Chapter 6's sweep (Transformers over d_model x training-set size): configs, the generated corpus with its token
-noise, the learning-rate schedule, batched evaluation, resumption after a kill, and a sweep through the engine."""
+noise, the learning-rate schedule, batched evaluation, batch rows drawn a checkpoint interval at a time, autocast,
+resumption after a kill, and a sweep through the engine."""
 
 from __future__ import annotations
 
@@ -77,6 +78,43 @@ def test_evaluation_in_batches_weights_every_token_alike():
     whole = ts.evaluate(model, data.test_source, data.test_target_in, data.test_target_out, batch_size=1000)
     batched = ts.evaluate(model, data.test_source, data.test_target_in, data.test_target_out, batch_size=7)
     assert batched == pytest.approx(whole, rel=1e-5)
+
+
+def test_batches_are_drawn_per_checkpoint_interval_as_a_draw_per_step_would_draw_them():
+    config = {**ts.run_configs(TINY)[0], "n_train": 30, "batch_size": 8, "steps": 12, "checkpoint_every": 5}
+    cpu = torch.device("cpu")
+
+    def per_step(generator, count):  # the draws of a batch per step
+        return [torch.randint(30, (8,), generator=generator) for _ in range(count)]
+
+    expected = per_step(torch.Generator().manual_seed(3), 12)
+    generator, reference = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    batches = ts._batches(config, generator, 0, cpu)
+    before_checkpoint = [next(batches) for _ in range(5)]
+    per_step(reference, 5)
+    assert torch.equal(generator.get_state(), reference.get_state())  # what the checkpoint after 5 steps saves
+    resumed = list(ts._batches(config, torch.Generator().set_state(generator.get_state()), 5, cpu))
+    unchecked = list(ts._batches({**config, "checkpoint_every": 0}, torch.Generator().manual_seed(3), 0, cpu))
+    for drawn in (before_checkpoint + resumed, unchecked):
+        assert [step for step, _ in drawn] == list(range(12))
+        assert all(torch.equal(rows, expected[step]) for step, rows in drawn)
+
+
+def test_training_steps_autocast_to_the_dtype_the_device_computes_natively(monkeypatch):
+    config = ts.run_configs(TINY)[0]
+    data = ts.corpus(SHARED, config["n_train"])
+    fp32 = ts.train_run(config, data)
+    capabilities = []
+
+    def bf16(capability):  # what a GPU of capability 8.0 or above gets, here on the CPU
+        capabilities.append(capability)
+        return torch.bfloat16
+
+    monkeypatch.setattr(ts, "autocast_dtype", bf16)
+    autocast = ts.train_run(config, data)
+    assert capabilities == [None]  # the CPU's capability
+    assert autocast["train_loss"] != fp32["train_loss"]
+    assert autocast["train_loss"] == pytest.approx(fp32["train_loss"], abs=0.05)
 
 
 def test_a_run_killed_after_its_checkpoint_resumes_to_the_same_history(tmp_path, monkeypatch):

@@ -5,7 +5,9 @@ for a fixed number of steps, and records at log-spaced steps its training loss (
 noise included), test loss and test token accuracy (without smoothing). Data: IWSLT'14 German-English
 (`data.iwslt`, on a GPU), or the CPU stand-in, the generated task of `data.translation`, whose training targets
 carry token noise so that fitting them all means memorising. Either way the training sets are nested (a smaller
-one is a prefix of a larger one) and share one test set.
+one is a prefix of a larger one) and share one test set. On a GPU the training step runs under bf16 autocast where
+the GPU computes it natively (`ddd_utils.steps.autocast_dtype`; evaluation stays fp32), eagerly: it is not replayed
+from a CUDA graph, as the vision engine's steps are (its learning rate changes at every step).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import functools
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from itertools import product
 from pathlib import Path
@@ -26,6 +29,7 @@ from ddd_utils.checkpoints import load_or_set_aside, save_atomically
 from ddd_utils.data import iwslt, translation
 from ddd_utils.models import count_parameters
 from ddd_utils.models.transformer import PAD, TranslationTransformer, translation_loss
+from ddd_utils.steps import autocast_dtype, device_capability
 from ddd_utils.sweep import shared_settings
 from ddd_utils.train import log_spaced_epochs
 
@@ -228,14 +232,35 @@ def _initial_model(config: dict, data: Corpus) -> TranslationTransformer:
                                       layers=config["layers"], heads=config["heads"])
 
 
+def _draw_rows(generator: torch.Generator, n: int, size: int, steps: int, device: torch.device) -> torch.Tensor:
+    """(steps, size) training rows drawn uniformly, with replacement, on the CPU from `generator` (the same numbers
+    as a draw per step) and moved to `device` once, so that no step waits on a host-to-device copy."""
+    rows = torch.randint(n, (steps, size), generator=generator)
+    if device.type == "cuda":
+        rows = rows.pin_memory()
+    return rows.to(device, non_blocking=True)
+
+
+def _batches(config: dict, generator: torch.Generator, first: int, device: torch.device
+             ) -> Iterator[tuple[int, torch.Tensor]]:
+    """Each step from `first` with its batch's training rows, drawn a checkpoint interval at a time (the whole run
+    without checkpoints), so that the generator's state at each checkpoint is the one a draw per step leaves."""
+    every = config["checkpoint_every"] or config["steps"]
+    size = min(config["batch_size"], config["n_train"])
+    for begin in range(first, config["steps"], every):  # `first` is 0 or a checkpoint's step, a multiple of `every`
+        yield from enumerate(_draw_rows(generator, config["n_train"], size, min(every, config["steps"] - begin),
+                                        device), begin)
+
+
 def train_run(config: dict, data: Corpus, checkpoint: Path | None = None, progress: bool = False) -> dict:
     """Train one run and return its history; each step's batch is drawn uniformly, with replacement, from the
-    run's generator. `checkpoint` holds the run's state every `checkpoint_every` steps and its history once
+    run's generator (`_batches`). `checkpoint` holds the run's state every `checkpoint_every` steps and its history once
     finished; a call that finds this run's state there resumes (or returns) it."""
     saved = load_or_set_aside(checkpoint) if checkpoint is not None else None
     if saved is not None and saved["config"] == config and saved["step"] == config["steps"]:
         return saved["history"]
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    precision = autocast_dtype(device_capability(device))  # None (fp32, no autocast) on the CPU and older GPUs
     model = _initial_model(config, data).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config["lr"], betas=(0.9, 0.98))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: inverse_sqrt_schedule(step, config["warmup"]))
@@ -255,14 +280,15 @@ def train_run(config: dict, data: Corpus, checkpoint: Path | None = None, progre
         history, first = saved["history"], saved["step"]
     start = time.perf_counter() - (history["seconds"][-1] if history["seconds"] else 0.0)  # seconds: of training
     model.train()
-    steps = range(first, config["steps"])
+    batches = _batches(config, generator, first, device)
     if progress:
         from tqdm.auto import tqdm
 
-        steps = tqdm(steps, desc=f"d_model {config['d_model']}, n {n}", leave=False)
-    for step in steps:
-        rows = torch.randint(n, (min(config["batch_size"], n),), generator=generator).to(device)
-        loss = translation_loss(model(train[0][rows], train[1][rows]), train[2][rows], config["label_smoothing"])
+        batches = tqdm(batches, total=config["steps"] - first, desc=f"d_model {config['d_model']}, n {n}", leave=False)
+    for step, rows in batches:
+        with torch.autocast(device.type, dtype=precision, enabled=precision is not None):
+            logits = model(train[0][rows], train[1][rows])
+        loss = translation_loss(logits.float(), train[2][rows], config["label_smoothing"])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
