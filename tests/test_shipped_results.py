@@ -82,6 +82,8 @@ def test_chapter_5_epochwise_the_first_half_only_and_early_stopping_flattens_the
     assert max(late) < 0.02  # "the largest late bump ... is under two points"
     past = widths >= 14  # every width that reaches the threshold first improves, then rises by several points
     assert np.all(errors[past, -1] - errors[past].min(axis=1) > 0.04)
+    best_epochs = table["epochs"][errors.argmin(axis=1)]  # "broadly, the wider the network, the earlier"
+    assert np.median(best_epochs[widths >= 50]) * 1.5 < np.median(best_epochs[(widths >= 14) & (widths <= 24)])
     best = errors.min(axis=1)[widths >= 10]  # "nearly equally good at their best epochs"
     assert best.max() - best.min() < 0.05
     peak = sweep_curves.modelwise_peak(_curves(cnn, 4000))
