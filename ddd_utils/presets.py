@@ -1,7 +1,7 @@
 """Presets: how big a chapter's experiments are. `smoke` for CI, `cpu` for a laptop, `full` for about ten minutes
 on one big GPU, `paper` for the published settings (hours or more: for the command line and clusters).
 
-`auto` resolves to the environment variable DDD_PRESET when it is set and non-empty (the CI book build sets
+`auto` resolves to the environment variable DDD_PRESET when it is set, non-empty and not itself `auto` (the CI book build sets
 `smoke`). Otherwise it is `full` only where `full` is sized to run, a chapter that trains on the GPU on a CUDA GPU
 with at least LARGE_GPU_GIB of memory, and `cpu` everywhere else: a reader who leaves `auto` never starts an
 hours-long run unknowingly (on a Colab T4 the GPU chapters run `cpu` on the GPU; the numpy chapters always run `cpu`).
@@ -56,7 +56,7 @@ def choose_preset(preset: str = "auto", uses_gpu: bool = False) -> PresetChoice:
     if preset != "auto":
         return PresetChoice(_check_name(preset, "PRESET"), f"PRESET = {preset!r}")
     from_env = os.environ.get(ENV_VAR)
-    if from_env:
+    if from_env and from_env != "auto":  # DDD_PRESET=auto means what an unset variable means
         return PresetChoice(_check_name(from_env, f"the environment variable {ENV_VAR}"),
                             f"PRESET = 'auto': {ENV_VAR} is {from_env!r}")
     if not uses_gpu:

@@ -51,6 +51,13 @@ def test_auto_uses_the_environment_variable(no_env, name):
     assert "DDD_PRESET" in choose_preset("auto").reason
 
 
+@pytest.mark.parametrize("gpu, expected", [(None, "cpu"), (T4, "cpu"), (H200, "full")])
+def test_ddd_preset_auto_means_what_an_unset_variable_means(no_env, gpu, expected):
+    no_env.setenv("DDD_PRESET", "auto")
+    no_env.setattr(presets, "_gpu", lambda: gpu)
+    assert resolve_preset("auto", uses_gpu=True) == expected and resolve_preset("auto") == "cpu"
+
+
 @pytest.mark.parametrize("gpu", [None, T4, H200])
 def test_auto_is_cpu_for_a_chapter_that_computes_on_the_cpu_whatever_the_gpu(no_env, gpu):
     no_env.setattr(presets, "_gpu", lambda: gpu)
@@ -94,7 +101,7 @@ def test_unknown_explicit_preset_raises_listing_allowed_names(no_env, name):
         assert allowed in str(info.value)
 
 
-@pytest.mark.parametrize("name", ["gpu", "auto", "Full"])
+@pytest.mark.parametrize("name", ["gpu", "Full", "AUTO"])
 def test_unknown_preset_from_environment_raises_naming_the_variable(no_env, name):
     no_env.setenv("DDD_PRESET", name)
     with pytest.raises(ValueError, match="DDD_PRESET") as info:
