@@ -1,10 +1,11 @@
 """Presets: how big a chapter's experiments are. `smoke` for CI, `cpu` for a laptop, `full` for about ten minutes
 on one big GPU, `paper` for the published settings (hours or more: for the command line and clusters).
 
-`auto` resolves to the environment variable DDD_PRESET when it is set, non-empty and not itself `auto` (the CI
-book build sets `smoke`). Otherwise it is `full` only where `full` is sized to run, a chapter that trains on the GPU on a CUDA GPU
-with at least LARGE_GPU_GIB of memory, and `cpu` everywhere else: a reader who leaves `auto` never starts an
-hours-long run unknowingly (on a Colab T4 the GPU chapters run `cpu` on the GPU; the numpy chapters always run `cpu`).
+`auto` resolves to the environment variable DDD_PRESET when it is set, non-empty and not itself `auto` (the CI book
+build sets `smoke`). Otherwise it is `full` only where `full` is sized to run, a chapter that trains on the GPU on a
+CUDA GPU with at least LARGE_GPU_GIB of memory, and `cpu` everywhere else: a reader who leaves `auto` never starts
+an hours-long run unknowingly (on a Colab T4 the GPU chapters run `cpu` on the GPU; the numpy chapters always run
+`cpu`).
 `auto` never picks `paper`.
 """
 
