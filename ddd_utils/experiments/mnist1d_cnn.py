@@ -16,7 +16,6 @@ from ddd_utils.experiments.vision_sweep import VisionSweepConfig, run, run_confi
 GREYDANUS_CHANNELS = (*range(2, 30, 2), *range(30, 101, 5))
 GREYDANUS_PUBLISHED = {  # his notebook's printed test errors with label noise, one seed; never drawn as measured
     "minimum below the peak": (10, 0.1964), "peak": (18, 0.3380), "widest": (100, 0.2766)}
-GREYDANUS_PEAK_TRAIN_ERROR = 0.11  # his printed training error at the peak (18 channels), near the noise level
 
 
 def _greydanus(**changes) -> VisionSweepConfig:
