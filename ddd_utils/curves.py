@@ -111,3 +111,11 @@ def late_bump(values, margin: float = FIRST_DESCENT_MARGIN) -> Bump:
     start = int(np.flatnonzero(values <= values.min() + margin)[0])
     shape = locate_bump(values[start:])
     return Bump(shape.height, start + shape.before, start + shape.peak, start + shape.after)
+
+
+def bump_text(epochs, values, shape: Bump) -> str:
+    """One line for a bump on a training curve: its low, its top and the low after it with their epochs, its
+    height in points, and the curve's last value."""
+    return (f"{values[shape.before]:.3f} at epoch {epochs[shape.before]}, up to {values[shape.peak]:.3f} at "
+            f"{epochs[shape.peak]}, back to {values[shape.after]:.3f} at {epochs[shape.after]} (bump "
+            f"{100 * shape.height:.1f} points); last {values[-1]:.3f}")

@@ -15,7 +15,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from ddd_utils.curves import late_bump
+from ddd_utils.curves import bump_text, late_bump
 from ddd_utils.experiments import mnist1d_cnn, vision_sweep
 from ddd_utils.provenance import provenance
 from ddd_utils.sweep import run_sweep
@@ -34,12 +34,10 @@ SETTINGS = {  # name -> changes to BASE
 
 
 def late_bump_text(history: dict) -> str:
-    """One line: where the test error first bottoms out, rises to, and falls back to, and the bump's height."""
-    epochs, test = history["epoch"], history["test_error"]
-    shape = late_bump(test)
-    return (f"lowest {test[shape.before]:.3f} at epoch {epochs[shape.before]}, then {test[shape.peak]:.3f} at "
-            f"{epochs[shape.peak]}, then {test[shape.after]:.3f} at {epochs[shape.after]}; last {test[-1]:.3f}; "
-            f"bump {shape.height:.3f}; final train error {history['train_error'][-1]:.3f}")
+    """One line: where the test error first bottoms out, rises to, and falls back to, and the final train error."""
+    shape = late_bump(history["test_error"])
+    text = bump_text(history["epoch"], history["test_error"], shape)
+    return f"{text}; final train error {history['train_error'][-1]:.3f}"
 
 
 def main(out: str) -> None:

@@ -34,6 +34,7 @@ VISION_MODELS = ("cnn5", "strided_cnn", "resnet18")
 DIGITS_TEST_SIZE = 497  # scikit-learn's 1,797 digits: 1,300 to train on, 497 held out (class-balanced)
 SUBSET_SEED = 0  # the order of the nested training subsets: one fixed order, shared by every run
 POOL_SIZES = {"cifar10": 50000, "digits": 1797 - DIGITS_TEST_SIZE, "mnist1d": 4000}  # training images available
+MNIST1D_TEST_SIZE = 1000  # the published split's test sequences; Greydanus's double-descent notebook makes 12,000
 INPUT_SHAPES = {"cifar10": (3, 32, 32), "digits": (1, 8, 8), "mnist1d": (40,)}  # one example, no batch dimension
 
 
@@ -55,7 +56,7 @@ class VisionSweepConfig:
     batch_size: int = 128              # images per step
     augment: bool = True               # random crop (4-pixel padding) and horizontal flip (2-D images only)
     eval_count: int = 30               # log-spaced epochs at which the history is recorded (the heatmap's columns)
-    test_size: int = 1000              # MNIST-1D only: test sequences generated beside the 4,000 training ones
+    test_size: int = MNIST1D_TEST_SIZE  # MNIST-1D only: test sequences generated beside the 4,000 training ones
     checkpoint_every: int = 100        # epochs between checkpoints of an unfinished job
     data_root: str = "data"            # where CIFAR-10 is read from (and downloaded to, when missing)
 
@@ -70,7 +71,7 @@ class VisionSweepConfig:
             raise ValueError("strided_cnn is Greydanus's 1-D network: it needs dataset 'mnist1d'")
         if self.noise_kind not in NOISE_KINDS:
             raise ValueError(f"noise_kind must be one of {NOISE_KINDS}; got {self.noise_kind!r}")
-        if self.test_size != 1000 and self.dataset != "mnist1d":
+        if self.test_size != MNIST1D_TEST_SIZE and self.dataset != "mnist1d":
             raise ValueError(f"test_size can be changed for dataset 'mnist1d' only (the {self.dataset} test set is "
                              f"fixed); got {self.test_size!r}")
         check_positive_int("test_size", self.test_size, minimum=NUM_CLASSES)
@@ -165,7 +166,8 @@ def run_configs(config: VisionSweepConfig) -> list[dict]:
 
 
 @functools.lru_cache(maxsize=4)
-def _pool(dataset: str, data_root: str, test_size: int = 1000) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _pool(dataset: str, data_root: str, test_size: int = MNIST1D_TEST_SIZE
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(training images in nested class-balanced order, their labels, test images, test labels) as float32 arrays,
     images standardised with the training set's statistics: (N, C, H, W) for images, (N, L) for MNIST-1D, whose
     4,000 training sequences come with `test_size` test sequences from the same generator run."""
@@ -198,7 +200,8 @@ def _pool(dataset: str, data_root: str, test_size: int = 1000) -> tuple[np.ndarr
 
 
 def noisy_labels(dataset: str, n_train: int, noise: float, seed: int, data_root: str = "data", *,
-                 noise_kind: str = "wrong_class", test_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
+                 noise_kind: str = "wrong_class", test_size: int = MNIST1D_TEST_SIZE
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The labels of the first `n_train` images after the (noise, seed) draw over the whole training set, and the
     mask of the corrupted ones: the same corrupted images at every width and, within the prefix, every n_train."""
     labels = _pool(dataset, data_root, test_size)[1]
@@ -209,8 +212,8 @@ def noisy_labels(dataset: str, n_train: int, noise: float, seed: int, data_root:
 
 
 def training_data(dataset: str, n_train: int, noise: float, seed: int, data_root: str = "data",
-                  inputs: TrainData | None = None, *, noise_kind: str = "wrong_class", test_size: int = 1000
-                  ) -> TrainData:
+                  inputs: TrainData | None = None, *, noise_kind: str = "wrong_class",
+                  test_size: int = MNIST1D_TEST_SIZE) -> TrainData:
     """The first `n_train` images of the nested order with their `noisy_labels`, and the test set. Pass `inputs`
     (a TrainData of the same images) to share its image tensors instead of copying them: one copy of CIFAR-10 on
     the GPU for every noise level and seed."""
