@@ -152,6 +152,30 @@ def width_sweep_panels(records: list[dict], noises, title: str, xlabel: str = "h
     return fig
 
 
+def sample_wise(ax: Axes, small: dict, large: dict, sizes: tuple[int, int], xlabel: str = "channels per layer"
+                ) -> dict[str, np.ndarray]:
+    """Two training-set sizes' `final_curves` on one axis, the widths where the larger set is worse by more than
+    twice the standard error of the difference shaded (the paper's Figure 11 does so); returns `sample_wise_gap`."""
+    gap = sweep_curves.sample_wise_gap(small, large)
+    widths = np.asarray(gap["widths"], dtype=float)
+    for n_train, curves in zip(sizes, (small, large), strict=True):
+        plot_trials(ax, widths, curves["test_error"], label=f"n = {n_train:,}: test error", marker="o",
+                    markersize=3, spread="range")
+    edges = np.concatenate([[widths[0]], (widths[1:] + widths[:-1]) / 2, [widths[-1]]])
+    for first, i in enumerate(np.flatnonzero(gap["hurts"])):
+        ax.axvspan(edges[i], edges[i + 1], color="C3", alpha=0.15, linewidth=0,
+                   label="more data hurts" if first == 0 else None)
+    double_descent_axes(ax, xlabel, "final test error", logx=False, logy=False)
+    ax.legend(fontsize=8)
+    return gap
+
+
+def sample_wise_note(gap: dict, larger: int) -> str:
+    """The title line that says whether any width is shaded."""
+    return (f"shaded: n = {larger:,} worse by more than twice the standard error" if gap["hurts"].any() else
+            f"no width where n = {larger:,} is worse by more than twice the standard error")
+
+
 def double_descent_axes(ax: Axes, xlabel: str, ylabel: str, logx: bool = True, logy: bool = True) -> Axes:
     """Label an axis for a double-descent plot; log scales by default because errors and sizes span decades."""
     ax.set_xlabel(xlabel)

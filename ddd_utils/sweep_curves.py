@@ -99,6 +99,26 @@ def modelwise_peak(curves: dict) -> ModelwisePeak:
                          float(mean[shape.before]), int(widths[-1]), float(mean[-1]))
 
 
+def peak_text(peak: ModelwisePeak, unit: str) -> str:
+    """One line: the peak's error and width, and its height above the best smaller width and the widest network."""
+    return (f"peak {peak.peak_error:.1%} at {peak.peak_width} {unit}: {100 * peak.above_best_below:.1f} points above "
+            f"the best smaller width ({peak.best_below_error:.1%} at {peak.best_below_width}) and "
+            f"{100 * peak.above_widest:.1f} above the widest ({peak.widest_error:.1%} at {peak.widest_width})")
+
+
+def peak_claims(curves: dict, peak: ModelwisePeak, height: float = 0.03) -> dict[str, bool]:
+    """What a page says of a resolved peak, as claims for `claims.check_claims`: at least `height` above the best
+    smaller width and the widest network, and every seed at the peak worse than every seed at the best smaller
+    width (the seeds' ranges apart)."""
+    errors, widths = curves["test_error"], list(curves["widths"])
+    at_peak, at_best = widths.index(peak.peak_width), widths.index(peak.best_below_width)
+    points = f"{100 * height:g} points"
+    return {f"the peak is at least {points} above the best smaller width": peak.above_best_below >= height,
+            f"the peak is at least {points} above the widest network": peak.above_widest >= height,
+            "every seed at the peak is worse than every seed at the best smaller width":
+                bool(errors[:, at_peak].min() > errors[:, at_best].max())}
+
+
 def sample_wise_gap(small: dict, large: dict) -> dict[str, np.ndarray]:
     """Where more data hurts: at every width both `final_curves` share, the larger set's mean test error minus the
     smaller set's ("gap", positive where more data hurts), the standard error of that difference of two means over
@@ -109,3 +129,16 @@ def sample_wise_gap(small: dict, large: dict) -> dict[str, np.ndarray]:
     se = np.hypot(*(curves["test_error"].std(axis=0, ddof=1) / np.sqrt(len(curves["test_error"]))
                     for curves in (small, large)))
     return {"widths": small["widths"], "gap": gap, "se": se, "hurts": gap > 2 * se}
+
+
+def sample_wise_lines(gap: dict, sizes: tuple[int, int]) -> list[str]:
+    """Two lines on `sample_wise_gap`: the widths where more data hurts (gap +- its standard error, in points),
+    and the width where the larger set comes closest to (or furthest above) the smaller one."""
+    small_n, large_n = sizes
+    hurts = [f"{w} (+{100 * g:.1f} +- {100 * s:.1f})" for w, g, s, h in
+             zip(gap["widths"], gap["gap"], gap["se"], gap["hurts"], strict=True) if h]
+    closest = int(np.argmax(gap["gap"]))
+    return ["more data hurts, in points (the gap +- its standard error over seeds), at: "
+            + (", ".join(hurts) if hurts else "no width"),
+            f"where the curves come closest, {gap['widths'][closest]} channels: n = {large_n:,} minus n = "
+            f"{small_n:,} is {100 * gap['gap'][closest]:+.1f} +- {100 * gap['se'][closest]:.1f} points"]

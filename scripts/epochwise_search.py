@@ -10,15 +10,10 @@ every run with its provenance to OUT/epochwise_search.json, the file chapter 5 r
 from __future__ import annotations
 
 import dataclasses
-import json
-import shlex
 import sys
-from pathlib import Path
 
 from ddd_utils.curves import bump_text, late_bump
-from ddd_utils.experiments import mnist1d_cnn, vision_sweep
-from ddd_utils.provenance import provenance
-from ddd_utils.sweep import run_sweep
+from ddd_utils.experiments import mnist1d_cnn
 
 BASE = dataclasses.replace(mnist1d_cnn.PRESETS["paper"], widths=(10, 24, 64), n_trains=(1000,), seeds=(0,),
                            eval_count=40, checkpoint_every=250)
@@ -41,17 +36,10 @@ def late_bump_text(history: dict) -> str:
 
 
 def main(out: str) -> None:
-    settings = {}
-    for name, changes in SETTINGS.items():
-        config = dataclasses.replace(BASE, **changes)
-        records = run_sweep(vision_sweep.run, vision_sweep.run_configs(config), Path(out) / name, progress=False)
-        settings[name] = {"changes": changes, "config": dataclasses.asdict(config), "runs": records}
-        for record in sorted(records, key=lambda r: r["config"]["width"]):
+    result = mnist1d_cnn.search("epochwise_search", BASE, SETTINGS, out, "scripts/epochwise_search.py")
+    for name, setting in result["settings"].items():
+        for record in sorted(setting["runs"], key=lambda r: r["config"]["width"]):
             print(f"{name}, width {record['config']['width']}: {late_bump_text(record['history'])}", flush=True)
-
-    command = shlex.join(["python", "scripts/epochwise_search.py", out])
-    result = {"experiment": "epochwise_search", **provenance(command, "search"), "settings": settings}
-    (Path(out) / "epochwise_search.json").write_text(json.dumps(result, indent=1))
 
 
 if __name__ == "__main__":

@@ -420,6 +420,17 @@ def test_the_paper_preset_is_greydanus_deep_double_descent_setting():
     assert set(mnist1d_sweep.PRESET_TIMES) == set(mnist1d_sweep.PRESETS)
 
 
+def test_the_cpu_preset_is_greydanus_recipe_on_a_subset_of_his_widths_and_seeds():
+    from dataclasses import replace
+
+    from ddd_utils.experiments import mnist1d_sweep
+
+    paper, cpu = mnist1d_sweep.PRESETS["paper"], mnist1d_sweep.PRESETS["cpu"]
+    assert replace(paper, widths=cpu.widths, seeds=cpu.seeds) == cpu, "only the widths and seeds differ"
+    assert set(cpu.widths) <= set(paper.widths) and set(cpu.seeds) <= set(paper.seeds)
+    assert {16, 47, 61} <= set(cpu.widths), "the published minimum and peak are on the reader's grid"
+
+
 def test_a_shipped_result_is_read_from_the_book_folder_or_named_clearly_when_missing(tmp_path, book_config):
     from ddd_utils import results
 

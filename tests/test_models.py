@@ -30,12 +30,14 @@ def cnn5_count(k, classes, in_channels, dims):
     return convs + batchnorms + 8 * k * classes + classes
 
 
-def resnet18_count(k, classes, in_channels=3):
+def resnet18_count(k, classes, in_channels=3, dims=2):
     # Per stage, with c = channels in and d = channels out of the stage (3x3 convs without bias, BN = 2 per channel):
     #   first block  2c + 9cd + 2d + 9d^2 (+ cd for the 1x1 shortcut when c != d), second block 2 * (2d + 9d^2).
-    # Stages (k, k), (k, 2k), (2k, 4k), (4k, 8k) give 36k^2 + 8k, 128k^2 + 14k, 512k^2 + 28k, 2048k^2 + 56k.
-    # Add the stem 9 * in_channels * k, the final BN 2 * 8k and the head 8k * classes + classes.
-    return 2724 * k**2 + (9 * in_channels + 106 + 16) * k + 8 * k * classes + classes
+    # Stages (k, k), (k, 2k), (2k, 4k), (4k, 8k) give 36k^2 + 8k, 128k^2 + 14k, 512k^2 + 28k, 2048k^2 + 56k:
+    # 298k^2 kernel weights (times 9 for 3x3 kernels, 3 for the 1-D network's 3-sample ones) and 42k^2 in the 1x1
+    # shortcuts. Add the stem 9 (or 3) * in_channels * k, the final BN 2 * 8k and the head 8k * classes + classes.
+    kernel = 3**dims
+    return (298 * kernel + 42) * k**2 + (kernel * in_channels + 106 + 16) * k + 8 * k * classes + classes
 
 
 # Shapes.
@@ -72,7 +74,7 @@ def test_cnn5_1d_accepts_flat_and_channel_inputs_alike():
 
 @pytest.mark.parametrize("width", [1, 3])
 @pytest.mark.parametrize("batch", [2, 3])
-@pytest.mark.parametrize("shape", [CIFAR, (1, 16, 16)])
+@pytest.mark.parametrize("shape", [CIFAR, (1, 16, 16), (40,), MNIST1D])
 def test_resnet18_output_shape(width, batch, shape):
     model = build_model("resnet18", width, shape, num_classes=10)
     assert model(_inputs(batch, shape)).shape == (batch, 10)
@@ -102,6 +104,7 @@ def test_cnn5_width_64_on_cifar10():
 @pytest.mark.parametrize("width", [1, 2, 64])
 def test_resnet18_parameter_count(width):
     assert count_parameters(PreActResNet18(width, num_classes=10)) == resnet18_count(width, 10)
+    assert count_parameters(build_model("resnet18", width, (40,), 10)) == resnet18_count(width, 10, 1, dims=1)
 
 
 def test_resnet18_width_64_is_kuangliu_preact_resnet18_plus_the_final_batchnorm():
@@ -175,10 +178,16 @@ def test_unknown_model_name_lists_the_known_ones():
         build_model("vgg", 4, CIFAR, 10)
 
 
-@pytest.mark.parametrize("shape", [(40,), MNIST1D])
-def test_resnet18_needs_an_image_shape(shape):
-    with pytest.raises(ValueError, match=r"input_shape for resnet18 must be an image shape \(C, H, W\)"):
-        build_model("resnet18", 4, shape, 10)
+def test_resnet18_needs_a_signal_or_an_image_shape():
+    with pytest.raises(ValueError, match=r"input_shape for resnet18 must be \(L,\), \(C, L\) or \(C, H, W\)"):
+        build_model("resnet18", 4, (1, 2, 3, 4), 10)
+
+
+def test_resnet18_reads_a_bare_signal_as_one_channel():
+    torch.manual_seed(0)
+    model = build_model("resnet18", 2, (40,), 10).eval()
+    x = torch.randn(3, 40)
+    torch.testing.assert_close(model(x), model(x.unsqueeze(1)), rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("shape,match", [((), "input_shape must have at least one"), ((1, 0), "input_shape entries"),

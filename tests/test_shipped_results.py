@@ -132,3 +132,86 @@ def test_chapter_5_search_widths_sit_one_below_and_two_past_the_threshold_of_its
         assert setting["config"]["n_trains"] == [small_n]
         widths = sorted(setting["config"]["widths"])
         assert widths[0] < threshold < widths[1] < widths[2]
+
+
+@pytest.fixture(scope="module")
+def samplewise() -> dict:
+    return _load("samplewise_search.json")
+
+
+def test_chapter_5_samplewise_search_is_its_script_run_with_provenance(samplewise):
+    import sys
+
+    sys.path.insert(0, str(RESULTS.parents[1] / "scripts"))
+    import samplewise_search
+
+    assert samplewise["command"].startswith("python scripts/samplewise_search.py")
+    assert set(samplewise["settings"]) == set(samplewise_search.SETTINGS)
+    for name, setting in samplewise["settings"].items():
+        config = json.loads(json.dumps(asdict(samplewise_search.config_of(name))))  # tuples as JSON lists
+        assert setting["config"] == config, name
+        for run in setting["runs"]:
+            assert {"device", "commit", "date"} <= set(run["provenance"])
+            assert run["history"]["epoch"][-1] == config["epochs"]
+
+
+def test_chapter_5_samplewise_search_more_noise_a_taller_peak_and_still_more_data_helps_everywhere(cnn, samplewise):
+    published = sweep_curves.modelwise_peak(_curves(cnn, 4000))
+    for setting in samplewise["settings"].values():
+        noise, (large_n, small_n) = max(setting["config"]["noises"]), setting["config"]["n_trains"]
+        large, small = (sweep_curves.final_curves(sweep_curves.select(setting["runs"], n_train=n), noise)
+                        for n in (large_n, small_n))
+        assert noise > cnn["config"]["noises"][0] and large_n / small_n == 2
+        # "taller than at 15% (higher above its best smaller width)"
+        assert sweep_curves.modelwise_peak(large).above_best_below > published.above_best_below
+        gap = sweep_curves.sample_wise_gap(small, large)
+        assert np.all(gap["gap"] + 2 * gap["se"] < 0)  # above "at every width ... by more than twice the SE"
+        widths = small["widths"]
+        thresholds = [sweep_curves.interpolation_width(widths, c["train_error"]) for c in (small, large)]
+        assert thresholds[0] < thresholds[1]  # "reaches its threshold at a smaller width"
+        past = small["test_error"].mean(axis=0)[widths >= thresholds[0]]
+        assert past.max() - past.min() < 0.03  # "then stays nearly flat, with no second descent inside this range"
+
+
+@pytest.fixture(scope="module")
+def reuse() -> dict:
+    return _load("weight_reuse.json")
+
+
+def test_chapter_4_weight_reuse_is_its_script_run_on_the_paper_preset(reuse):
+    from ddd_utils.experiments import mnist1d_sweep
+
+    paper = mnist1d_sweep.PRESETS["paper"]
+    assert reuse["command"].startswith("python scripts/weight_reuse.py") and {"device", "commit", "date"} <= set(reuse)
+    assert reuse["config"] == json.loads(json.dumps(asdict(paper))) and reuse["noise"] == max(paper.noises)
+    squared = mnist1d_sweep.belkin_threshold_width(mnist1d_sweep.MNIST1DSweepConfig(**{**asdict(paper),
+                                                                                        "loss": "squared"}))
+    assert reuse["protocols"]["belkin"]["changes"] == {"loss": "squared", "reuse_up_to": squared}
+    for protocol in reuse["protocols"].values():
+        assert sorted((r["config"]["width"], r["config"]["seed"]) for r in protocol["runs"]) == sorted(
+            (w, s) for w in paper.widths for s in paper.seeds)
+        assert all(r["history"]["epoch"][-1] == paper.epochs for r in protocol["runs"])
+
+
+def test_chapter_4_weight_reuse_removes_the_second_descent_and_belkin_moves_the_peak(reuse):
+    scratch_runs = _load("mnist1d_sweep-paper.json")["runs"]
+    noise = reuse["noise"]
+    scratch, reused, belkin = (sweep_curves.final_curves(runs, noise) for runs in (
+        scratch_runs, reuse["protocols"]["reuse"]["runs"], reuse["protocols"]["belkin"]["runs"]))
+    widths = scratch["widths"]
+    mean = {name: curves["test_error"].mean(axis=0) for name, curves in
+            (("scratch", scratch), ("reuse", reused), ("belkin", belkin))}
+    peak = sweep_curves.modelwise_peak(scratch)
+    up_to_peak = widths <= peak.peak_width
+    assert np.all(np.abs(mean["reuse"] - mean["scratch"])[up_to_peak] < 0.03)  # "within three points"
+    threshold = sweep_curves.interpolation_width(widths, scratch["train_error"])
+    past = widths >= threshold
+    assert mean["scratch"][-1] < mean["scratch"][past].max() - 0.05  # from scratch "descends again"
+    reuse_peak = sweep_curves.modelwise_peak(reused).peak_error
+    assert mean["reuse"][past].min() > reuse_peak - 0.02  # reuse "within two points of its peak" to h = 300
+    belkin_at = reuse["protocols"]["belkin"]["changes"]["reuse_up_to"]
+    belkin_peak = sweep_curves.modelwise_peak(belkin)
+    assert belkin_peak.best_below_width > peak.best_below_width  # "its minimum sits at a larger width"
+    assert belkin_peak.peak_width == belkin_at  # "and its peak at their threshold"
+    assert belkin_at > threshold  # "far past the width where the cross-entropy networks fit their labels"
+    assert np.all(mean["belkin"][widths > belkin_at] < mean["belkin"][widths == belkin_at] - 0.02)  # "come down"

@@ -10,7 +10,14 @@ in how many sequences they hold, and one label-noise draw per (noise, seed) at e
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import shlex
+from pathlib import Path
+
 from ddd_utils.experiments.vision_sweep import VisionSweepConfig, run, run_configs
+from ddd_utils.provenance import provenance
+from ddd_utils.sweep import run_sweep
 
 # Greydanus's channel grid: 2 to 28 in steps of 2, then 30 to 100 in steps of 5.
 GREYDANUS_CHANNELS = (*range(2, 30, 2), *range(30, 101, 5))
@@ -47,4 +54,21 @@ PRESET_TIMES = {
               "sharing the cores with other work part of the time); unmeasured on a GPU"),
 }
 
-__all__ = ["GREYDANUS_CHANNELS", "GREYDANUS_PUBLISHED", "PRESETS", "PRESET_TIMES", "run", "run_configs"]
+
+
+def search(name: str, base: VisionSweepConfig, settings: dict[str, dict], out: str | Path, script: str) -> dict:
+    """A documented search: each setting (name -> changes to `base`) run as a resumable sweep under out/<setting>,
+    and the whole written with its provenance to out/<name>.json, the file a chapter reads from `book/results/`.
+    `script` is the command's script, recorded with `out` as the command that made the file."""
+    found = {}
+    for setting, changes in settings.items():
+        config = dataclasses.replace(base, **changes)
+        records = run_sweep(run, run_configs(config), Path(out) / setting, progress=False)
+        found[setting] = {"changes": changes, "config": dataclasses.asdict(config), "runs": records}
+    command = shlex.join(["python", script, str(out)])
+    result = {"experiment": name, **provenance(command, "search"), "settings": found}
+    (Path(out) / f"{name}.json").write_text(json.dumps(result, indent=1))
+    return result
+
+
+__all__ = ["GREYDANUS_CHANNELS", "GREYDANUS_PUBLISHED", "PRESETS", "PRESET_TIMES", "run", "run_configs", "search"]

@@ -41,7 +41,8 @@ INPUT_SHAPES = {"cifar10": (3, 32, 32), "digits": (1, 8, 8), "mnist1d": (40,)}  
 @dataclass(frozen=True)
 class VisionSweepConfig:
     dataset: str = "cifar10"           # "cifar10" (GPU), "digits" or "mnist1d" (offline CPU stand-ins)
-    models: tuple[str, ...] = ("cnn5",)  # "cnn5" and/or "resnet18" (width k: k, 2k, 4k, 8k channels), or
+    models: tuple[str, ...] = ("cnn5",)  # "cnn5" and/or "resnet18" (width k: k, 2k, 4k, 8k channels; 1-D on
+    #                                      MNIST-1D), or
     #                                      "strided_cnn" (MNIST-1D only; width: channels of each of its 3 layers)
     widths: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)  # k
     noises: tuple[float, ...] = (0.0, 0.1, 0.2)  # probability a training label is redrawn
@@ -65,8 +66,6 @@ class VisionSweepConfig:
             raise ValueError(f"dataset must be one of {DATASETS}; got {self.dataset!r}")
         if not self.models or any(model not in VISION_MODELS for model in self.models):
             raise ValueError(f"models must be a non-empty tuple of {VISION_MODELS}; got {self.models!r}")
-        if "resnet18" in self.models and self.dataset == "mnist1d":
-            raise ValueError("resnet18 needs images (dataset 'cifar10' or 'digits'); MNIST-1D is a 1-D signal")
         if "strided_cnn" in self.models and self.dataset != "mnist1d":
             raise ValueError("strided_cnn is Greydanus's 1-D network: it needs dataset 'mnist1d'")
         if self.noise_kind not in NOISE_KINDS:

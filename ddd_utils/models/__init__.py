@@ -40,9 +40,11 @@ def _strided_cnn(width: int, input_shape: tuple[int, ...], num_classes: int) -> 
 
 
 def _resnet18(width: int, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
-    if len(input_shape) != 3:
-        raise ValueError(f"input_shape for resnet18 must be an image shape (C, H, W); got {input_shape}")
-    return PreActResNet18(width, num_classes, in_channels=input_shape[0])
+    if len(input_shape) == 1:  # a bare signal (L,): the 1-D network on one input channel
+        return PreActResNet18(width, num_classes, in_channels=1, dims=1)
+    if len(input_shape) in (2, 3):
+        return PreActResNet18(width, num_classes, in_channels=input_shape[0], dims=len(input_shape) - 1)
+    raise ValueError(f"input_shape for resnet18 must be (L,), (C, L) or (C, H, W); got {input_shape}")
 
 
 MODELS = {"mlp": _mlp, "mlp2": _mlp2, "cnn5": _cnn5, "strided_cnn": _strided_cnn, "resnet18": _resnet18}
