@@ -131,7 +131,7 @@ class DecompositionView(View):
         for threshold in self.thresholds:
             threshold.set_xdata([result["threshold"]] * 2)
         bias = result["bias"][index]
-        shown = f"{bias:.3g}" if bias > 0 else "<= 0 (noise: the variance dwarfs it)"
+        shown = f"{bias:.3g}" if bias > 0 else "too small to measure (its estimate is at or below 0)"
         self.left.set_title(f"N = {N[index]}: bias^2 {shown}, variance {result['variance'][index]:.3g}", fontsize=9)
         self.right.set_title(f"N = {N[index]}: one model {result['test_error'][:, index].mean():.3f}, average "
                              f"{result['split_average_error'][index]:.3f}, ridge {result['ridge_error'][index]:.3f}",

@@ -78,7 +78,17 @@ class LiveTrials:
         """Show the trials `values` (shape (trials, len(x))) against `x`."""
         middle, low, high = trial_summary(values, len(x), self.center, self.spread)
         self.line.set_data(x, middle)
-        self.band.set_data(x, middle if low is None else low, middle if high is None else high)
+        set_band(self.band, x, middle if low is None else low, middle if high is None else high)
+
+
+def set_band(band, x, low, high) -> None:
+    """Move a `fill_between` band to (x, low, high) in place: `set_data` on matplotlib 3.10 and later, the polygon's
+    vertices (x along `high`, back along `low`) on older versions, such as older Colab images have."""
+    if hasattr(band, "set_data"):
+        band.set_data(x, low, high)
+        return
+    x, low, high = (np.asarray(values, dtype=float) for values in (x, low, high))
+    band.set_verts([np.column_stack([np.concatenate([x, x[::-1]]), np.concatenate([high, low[::-1]])])])
 
 
 def mark_threshold(ax: Axes, at: float, label: str = "interpolation threshold", **style) -> None:

@@ -74,3 +74,26 @@ def test_the_range_band_spans_every_seed_and_the_ticks_are_plain_widths():
     labels = [tick.get_text() for tick in ax.get_xticklabels()]
     assert labels[0] == "2" and labels[-1] == "100" and all("^" not in label for label in labels)
     plt.close(fig)
+
+
+def test_a_band_moves_to_the_same_polygon_on_matplotlib_before_and_after_3_10():
+    """Older matplotlib (no PolyCollection.set_data, as older Colab images have) gets the same filled region."""
+    x, low, high = np.array([1.0, 2.0, 4.0]), np.array([0.1, 0.2, 0.15]), np.array([0.3, 0.4, 0.2])
+
+    class OldBand:  # a fill_between collection of matplotlib < 3.10: set_verts only
+        def set_verts(self, verts):
+            self.verts = verts
+
+    old = OldBand()
+    plots.set_band(old, x, low, high)
+    polygon = old.verts[0]
+    assert polygon.shape == (6, 2)
+    np.testing.assert_array_equal(polygon[:3], np.column_stack([x, high]))
+    np.testing.assert_array_equal(polygon[3:], np.column_stack([x[::-1], low[::-1]]))
+    fig, ax = plt.subplots()
+    band = ax.fill_between([], [], [])
+    plots.set_band(band, x, low, high)  # matplotlib >= 3.10 here: its own set_data
+    covered = band.get_paths()[0].vertices
+    for point in polygon:  # every corner of the old-API polygon is on the new one
+        assert np.isclose(covered, point).all(axis=1).any()
+    plt.close(fig)

@@ -4,7 +4,7 @@ chapters' text makes about them holds: a sentence about a shipped run cannot dri
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -187,6 +187,7 @@ def test_chapter_4_weight_reuse_is_its_script_run_on_the_paper_preset(reuse):
     squared = mnist1d_sweep.belkin_threshold_width(mnist1d_sweep.MNIST1DSweepConfig(**{**asdict(paper),
                                                                                         "loss": "squared"}))
     assert reuse["protocols"]["belkin"]["changes"] == {"loss": "squared", "reuse_up_to": squared}
+    assert reuse["protocols"]["scratch_squared"]["changes"] == {"loss": "squared"}
     for protocol in reuse["protocols"].values():
         assert sorted((r["config"]["width"], r["config"]["seed"]) for r in protocol["runs"]) == sorted(
             (w, s) for w in paper.widths for s in paper.seeds)
@@ -215,3 +216,32 @@ def test_chapter_4_weight_reuse_removes_the_second_descent_and_belkin_moves_the_
     assert belkin_peak.peak_width == belkin_at  # "and its peak at their threshold"
     assert belkin_at > threshold  # "far past the width where the cross-entropy networks fit their labels"
     assert np.all(mean["belkin"][widths > belkin_at] < mean["belkin"][widths == belkin_at] - 0.02)  # "come down"
+    control = sweep_curves.modelwise_peak(sweep_curves.final_curves(reuse["protocols"]["scratch_squared"]["runs"],
+                                                                    noise))
+    assert control.peak_width == belkin_at  # the squared loss alone "puts the peak at Belkin et al.'s threshold"
+    assert control.above_best_below > 0.05  # "training from scratch has one of its own with either loss"
+    assert belkin_peak.peak_error > control.peak_error + 0.03  # reuse makes it "several points higher"
+
+
+def test_chapter_5_resnet_sweep_is_its_script_run_and_shows_no_peak_between_whole_widths():
+    import sys
+
+    from ddd_utils.models import build_model, count_parameters
+
+    sys.path.insert(0, str(RESULTS.parents[1] / "scripts"))
+    import resnet_sweep
+
+    shipped = _load("resnet_sweep.json")
+    assert shipped["command"].startswith("python scripts/resnet_sweep.py")
+    (name, setting), = shipped["settings"].items()
+    config = json.loads(json.dumps(asdict(replace(resnet_sweep.BASE, **resnet_sweep.SETTINGS[name]))))
+    assert setting["config"] == config
+    assert all(r["history"]["epoch"][-1] == config["epochs"] for r in setting["runs"])
+    curves = sweep_curves.final_curves(setting["runs"], max(config["noises"]))
+    widths, test, train = curves["widths"], curves["test_error"].mean(axis=0), curves["train_error"].mean(axis=0)
+    assert np.all(np.diff(test) < 0)  # "the test error only falls" (at every step of k)
+    assert train[widths == 2][0] > 0.15 and train[widths == 3][0] < 0.01  # "a fifth unfitted" / "nearly all"
+    assert sweep_curves.interpolation_width(widths, train, eps=0.01) == 3  # "nearly all ... from k = 3 on"
+    assert sweep_curves.interpolation_width(widths, train) == 6  # "every one of them ... from k = 6"
+    per_k2 = [count_parameters(build_model("resnet18", k, (40,), 10)) / k**2 for k in (8, 16)]
+    assert all(900 < c < 1000 for c in per_k2)  # "about 940 k^2"

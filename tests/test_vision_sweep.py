@@ -14,6 +14,7 @@ from test_datasets import _write_cifar
 from ddd_utils import sweep_curves
 from ddd_utils.data.subsets import nested_stratified_order
 from ddd_utils.experiments import mnist1d_cnn, vision_sweep
+from ddd_utils.models import build_model, count_parameters
 from ddd_utils.presets import PRESETS
 from ddd_utils.sweep import run_sweep
 
@@ -32,7 +33,6 @@ def test_every_preset_exists_and_auto_never_means_paper():
 
 @pytest.mark.parametrize(("change", "name"), [
     ({"dataset": "imagenet"}, "dataset"), ({"models": ("vit",)}, "models"), ({"models": ()}, "models"),
-    ({"dataset": "mnist1d", "models": ("resnet18",), "augment": False}, "resnet18"),
     ({"dataset": "mnist1d", "augment": True}, "augment"), ({"widths": (0,)}, "width"),
     ({"noises": (1.5,)}, "noise"), ({"n_trains": (1301,)}, "n_train"), ({"n_trains": ()}, "n_trains"),
     ({"epochs": 0}, "epochs"), ({"optimizer": "lbfgs"}, "optimizer"), ({"lr": 0.0}, "lr"),
@@ -138,6 +138,16 @@ def test_resnet18_trains_on_the_digits_images():
     (history,) = vision_sweep.run(vision_sweep.run_configs(config))
     assert history["epoch"] == [1, 2] and 0.0 <= history["test_error"][-1] <= 1.0
     assert history["num_parameters"] > 0
+
+
+def test_resnet18_trains_on_mnist1d_as_a_1d_network():
+    from ddd_utils.experiments.mnist1d_cnn import PRESETS as CNN_PRESETS
+
+    config = dataclasses.replace(CNN_PRESETS["smoke"], models=("resnet18",), widths=(1,), n_trains=(100,), epochs=2,
+                                 eval_count=2)
+    (history,) = vision_sweep.run(vision_sweep.run_configs(config))
+    assert history["epoch"] == [1, 2] and 0.0 <= history["test_error"][-1] <= 1.0
+    assert history["num_parameters"] == count_parameters(build_model("resnet18", 1, (40,), 10))
 
 
 def test_the_mnist1d_cnn_paper_preset_is_greydanus_setting():
