@@ -55,7 +55,6 @@ PRESET_TIMES = {
 }
 
 
-
 def search(name: str, base: VisionSweepConfig, settings: dict[str, dict], out: str | Path, script: str) -> dict:
     """A documented search: each setting (name -> changes to `base`) run as a resumable sweep under out/<setting>,
     and the whole written with its provenance to out/<name>.json, the file a chapter reads from `book/results/`.

@@ -25,12 +25,19 @@ def _mlp2(width: int, input_shape: tuple[int, ...], num_classes: int) -> nn.Modu
     return MLP(math.prod(input_shape), width, num_classes, depth=2)
 
 
-def _cnn5(width: int, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
-    if len(input_shape) == 1:  # a bare signal (L,): one channel, as CNN5 adds it to (N, L) inputs
-        return CNN5(width, num_classes, in_channels=1, dims=1)
+def _channels_and_dims(name: str, input_shape: tuple[int, ...]) -> tuple[int, int]:
+    """(input channels, 1 or 2 spatial dimensions) of a signal (L,) or (C, L), or an image (C, H, W); a bare signal
+    has one channel, which the networks add to (N, L) inputs."""
+    if len(input_shape) == 1:
+        return 1, 1
     if len(input_shape) in (2, 3):
-        return CNN5(width, num_classes, in_channels=input_shape[0], dims=len(input_shape) - 1)
-    raise ValueError(f"input_shape for cnn5 must be (L,), (C, L) or (C, H, W); got {input_shape}")
+        return input_shape[0], len(input_shape) - 1
+    raise ValueError(f"input_shape for {name} must be (L,), (C, L) or (C, H, W); got {input_shape}")
+
+
+def _cnn5(width: int, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+    in_channels, dims = _channels_and_dims("cnn5", input_shape)
+    return CNN5(width, num_classes, in_channels=in_channels, dims=dims)
 
 
 def _strided_cnn(width: int, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
@@ -40,11 +47,8 @@ def _strided_cnn(width: int, input_shape: tuple[int, ...], num_classes: int) -> 
 
 
 def _resnet18(width: int, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
-    if len(input_shape) == 1:  # a bare signal (L,): the 1-D network on one input channel
-        return PreActResNet18(width, num_classes, in_channels=1, dims=1)
-    if len(input_shape) in (2, 3):
-        return PreActResNet18(width, num_classes, in_channels=input_shape[0], dims=len(input_shape) - 1)
-    raise ValueError(f"input_shape for resnet18 must be (L,), (C, L) or (C, H, W); got {input_shape}")
+    in_channels, dims = _channels_and_dims("resnet18", input_shape)
+    return PreActResNet18(width, num_classes, in_channels=in_channels, dims=dims)
 
 
 MODELS = {"mlp": _mlp, "mlp2": _mlp2, "cnn5": _cnn5, "strided_cnn": _strided_cnn, "resnet18": _resnet18}

@@ -16,6 +16,13 @@ _LAYERS = {1: (nn.Conv1d, nn.BatchNorm1d, nn.MaxPool1d, nn.AdaptiveMaxPool1d),
            2: (nn.Conv2d, nn.BatchNorm2d, nn.MaxPool2d, nn.AdaptiveMaxPool2d)}
 
 
+def layers_for(dims: int) -> tuple[type, type, type, type]:
+    """(convolution, BatchNorm, max-pool, adaptive max-pool) classes for signals (`dims=1`) or images (2)."""
+    if dims not in _LAYERS:
+        raise ValueError(f"dims must be 1 (signals) or 2 (images); got {dims!r}")
+    return _LAYERS[dims]
+
+
 class CNN5(nn.Module):
     """Four conv-BN-ReLU blocks of k, 2k, 4k, 8k channels (k = `width`), max-pooling, and a linear head.
 
@@ -28,10 +35,8 @@ class CNN5(nn.Module):
         k = check_positive_int("width", width)
         num_classes = check_positive_int("num_classes", num_classes)
         in_channels = check_positive_int("in_channels", in_channels)
-        if dims not in _LAYERS:
-            raise ValueError(f"dims must be 1 (signals) or 2 (images); got {dims!r}")
+        conv, norm, pool, global_pool = layers_for(dims)
         self.dims, self.width = dims, k
-        conv, norm, pool, global_pool = _LAYERS[dims]
         channels = [in_channels, k, 2 * k, 4 * k, 8 * k]
         layers: list[nn.Module] = []
         for block, (c_in, c_out) in enumerate(pairwise(channels), start=1):

@@ -13,14 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ddd_utils._checks import check_positive_int
-
-_LAYERS = {1: (nn.Conv1d, nn.BatchNorm1d), 2: (nn.Conv2d, nn.BatchNorm2d)}  # signals, images
-
-
-def _layers(dims: int) -> tuple[type, type]:
-    if dims not in _LAYERS:
-        raise ValueError(f"dims must be 1 (signals) or 2 (images); got {dims!r}")
-    return _LAYERS[dims]
+from ddd_utils.models.cnn import layers_for
 
 
 class PreActBlock(nn.Module):
@@ -28,7 +21,7 @@ class PreActBlock(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1, dims: int = 2):
         super().__init__()
-        conv, norm = _layers(dims)
+        conv, norm = layers_for(dims)[:2]
         self.bn1 = norm(in_channels)
         self.conv1 = conv(in_channels, out_channels, kernel_size=3, stride=stride, padding=1, bias=False)
         self.bn2 = norm(out_channels)
@@ -54,7 +47,7 @@ class PreActResNet18(nn.Module):
         k = check_positive_int("width", width)
         num_classes = check_positive_int("num_classes", num_classes)
         in_channels = check_positive_int("in_channels", in_channels)
-        conv, norm = _layers(dims)
+        conv, norm = layers_for(dims)[:2]
         self.dims = dims
         self.stem = conv(in_channels, k, kernel_size=3, stride=1, padding=1, bias=False)
         blocks = []
