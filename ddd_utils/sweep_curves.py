@@ -119,15 +119,16 @@ def peak_claims(curves: dict, peak: ModelwisePeak, height: float = 0.03) -> dict
                 bool(errors[:, at_peak].min() > errors[:, at_best].max())}
 
 
-def sample_wise_gap(small: dict, large: dict) -> dict[str, np.ndarray]:
-    """Where more data hurts: at every width both `final_curves` share, the larger set's mean test error minus the
-    smaller set's ("gap", positive where more data hurts), the standard error of that difference of two means over
-    seeds ("se"), and "hurts": the widths where the gap exceeds twice its standard error."""
+def sample_wise_gap(small: dict, large: dict, name: str = "test_error") -> dict[str, np.ndarray]:
+    """Where more data hurts: at every width both curves (`final_values` of each size) share, the larger set's mean
+    `name` minus the smaller set's ("gap", positive where more data hurts), the standard error of that difference
+    of two means over seeds ("se"; nan with one seed), and "hurts": the widths where the gap exceeds twice its
+    standard error."""
     if not np.array_equal(small["widths"], large["widths"]):
         raise ValueError("small and large must be curves over the same widths")
-    gap = large["test_error"].mean(axis=0) - small["test_error"].mean(axis=0)
-    se = np.hypot(*(curves["test_error"].std(axis=0, ddof=1) / np.sqrt(len(curves["test_error"]))
-                    for curves in (small, large)))
+    gap = large[name].mean(axis=0) - small[name].mean(axis=0)
+    se = np.hypot(*(curves[name].std(axis=0, ddof=1) / np.sqrt(len(curves[name])) if len(curves[name]) > 1
+                    else np.full(gap.shape, np.nan) for curves in (small, large)))
     return {"widths": small["widths"], "gap": gap, "se": se, "hurts": gap > 2 * se}
 
 
@@ -142,3 +143,13 @@ def sample_wise_lines(gap: dict, sizes: tuple[int, int]) -> list[str]:
             + (", ".join(hurts) if hurts else "no width"),
             f"where the curves come closest, {gap['widths'][closest]} channels: n = {large_n:,} minus n = "
             f"{small_n:,} is {100 * gap['gap'][closest]:+.1f} +- {100 * gap['se'][closest]:.1f} points"]
+
+
+def loss_gap_lines(gap: dict, sizes: tuple[int, int], knob: str = "d_model") -> list[str]:
+    """One line per width of a `sample_wise_gap` over a loss: the larger set minus the smaller (+- its standard
+    error, where there are seeds to estimate it), and whether more data hurts there beyond twice that error."""
+    small_n, large_n = sizes
+    return [f"{knob} {w}: n = {large_n:,} minus n = {small_n:,} is {g:+.3f}"
+            + (f" +- {s:.3f}" if np.isfinite(s) else " (one seed: no standard error)")
+            + (" (more data hurts)" if h else "")
+            for w, g, s, h in zip(gap["widths"], gap["gap"], gap["se"], gap["hurts"], strict=True)]

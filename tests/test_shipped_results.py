@@ -245,3 +245,59 @@ def test_chapter_5_resnet_sweep_is_its_script_run_and_shows_no_peak_between_whol
     assert sweep_curves.interpolation_width(widths, train) == 6  # "every one of them ... from k = 6"
     per_k2 = [count_parameters(build_model("resnet18", k, (40,), 10)) / k**2 for k in (8, 16)]
     assert all(900 < c < 1000 for c in per_k2)  # "about 940 k^2"
+
+
+@pytest.fixture(scope="module")
+def decomposed() -> dict:
+    return _load("mlp_decomposition.json")
+
+
+def test_chapter_8_decomposition_is_its_script_run_on_the_paper_preset_with_provenance(decomposed):
+    from ddd_utils.experiments import mlp_decomposition
+
+    preset = mlp_decomposition.PRESETS["paper"]
+    assert decomposed["preset"] == "paper" and decomposed["command"].startswith("python scripts/mlp_decomposition.py")
+    assert [trial["config"]["seed"] for trial in decomposed["trials"]] == list(preset.seeds)
+    for trial in decomposed["trials"]:
+        assert trial["config"] == json.loads(json.dumps({**asdict(preset), "seed": trial["config"]["seed"]}))
+        assert {"device", "commit", "date", "torch"} <= set(trial["environment"])
+        for row in trial["widths"]:
+            assert [h["epoch"][-1] for h in row["histories"]] == [preset.epochs] * mlp_decomposition.HALVES
+
+
+def test_chapter_8_the_variance_peaks_with_the_risk_where_the_halves_are_first_fitted(decomposed):
+    from ddd_utils.experiments import mlp_decomposition
+
+    values = mlp_decomposition.summary(decomposed["trials"])
+    widths, peaks = list(values["widths"]), mlp_decomposition.peak_widths(values)
+    fitted = widths[int(np.flatnonzero(values["train_error"].mean(axis=0) == 0)[0])]
+    for loss in ("ce", "sq"):
+        assert abs(widths.index(peaks[f"{loss}_variance"]) - widths.index(peaks[f"{loss}_risk"])) <= 1
+        assert peaks[f"{loss}_variance"] == fitted  # "the first width whose training error reaches zero"
+        variance = values[f"{loss}_variance"].mean(axis=0)
+        assert variance[-1] < variance.max()  # it falls as the networks grow
+    peak = sweep_curves.modelwise_peak(values)
+    assert peak.above_best_below >= 0.03 and peak.above_widest >= 0.03  # a peak to explain
+    # "a grid step or two narrower than the variance's, and its top is flat": every width from the error's peak
+    # to the threshold has a mean error inside the trials' range at the peak
+    at_peak, at_fitted = widths.index(peak.peak_width), widths.index(fitted)
+    assert 1 <= at_fitted - at_peak <= 2
+    errors = values["test_error"]
+    top = errors[:, at_peak]
+    assert all(top.min() <= errors[:, i].mean() <= top.max() for i in range(at_peak, at_fitted + 1))
+
+
+def test_chapter_8_the_squared_bias_falls_then_stays_flat_and_the_cross_entropy_ascends_finally(decomposed):
+    from ddd_utils.experiments import mlp_decomposition
+
+    values = mlp_decomposition.summary(decomposed["trials"])
+    widths = list(values["widths"])
+    fitted = int(np.flatnonzero(values["train_error"].mean(axis=0) == 0)[0])
+    bias = values["sq_bias"].mean(axis=0)
+    assert bias[0] - bias[fitted] > 0.2  # falls until the threshold
+    assert np.ptp(bias[fitted:]) < 0.1  # nearly flat beyond (its fall before is over twice that)
+    peaks = mlp_decomposition.peak_widths(values)
+    ce_bias_peak = widths[int(np.argmax(values["ce_bias"].mean(axis=0)))]
+    assert abs(widths.index(ce_bias_peak) - widths.index(peaks["ce_variance"])) <= 1  # "the bias peaks too"
+    risk, error = values["ce_risk"].mean(axis=0), values["test_error"].mean(axis=0)
+    assert risk[-1] > risk[0] and error[-1] < error[0]  # the widest: a higher risk, a lower error

@@ -155,3 +155,24 @@ def test_the_sweep_records_every_run_with_its_history_and_leaves_no_checkpoint(t
         assert all(math.isfinite(value) for value in history["test_loss"] + history["train_loss"])
         assert 0.0 <= min(history["test_accuracy"]) <= max(history["test_accuracy"]) <= 1.0
     assert not list((tmp_path / "checkpoints").glob("*.pt"))
+
+
+def test_a_budget_in_epochs_gives_each_size_its_own_step_count_and_one_job_holds_both():
+    config = dataclasses.replace(TINY, epochs=3, batch_size=16, n_trains=(40, 180))
+    steps = {c["n_train"]: c["steps"] for c in ts.run_configs(config)}
+    assert steps == {40: math.ceil(3 * 40 / 16), 180: math.ceil(3 * 180 / 16)}  # 3 passes over each set
+    assert ts.shared_settings(ts.run_configs(config), ts._JOB_FIELDS)  # sizes of different lengths share a job
+
+
+def test_the_peak_learning_rate_falls_as_the_inverse_square_root_of_d_model_when_asked():
+    configs = {c["d_model"]: c for c in ts.run_configs(dataclasses.replace(TINY, d_models=(8, 32), lr=1e-3,
+                                                                           lr_d_model=8))}
+    assert ts.peak_lr(configs[8]) == pytest.approx(1e-3)
+    assert ts.peak_lr(configs[32]) == pytest.approx(1e-3 / 2)  # (32 / 8)^-0.5
+    assert {ts.peak_lr(c) for c in ts.run_configs(TINY)} == {TINY.lr}  # off by default: one lr for every d_model
+
+
+@pytest.mark.parametrize("name", ["epochs", "lr_d_model"])
+def test_negative_budgets_and_reference_widths_are_refused(name):
+    with pytest.raises(ValueError, match=name):
+        dataclasses.replace(TINY, **{name: -1})

@@ -163,9 +163,9 @@ def _ridge_and_spectrum(config: DecompositionConfig, F: np.ndarray, F_test: np.n
 def network_decomposition(config: DecompositionConfig, noise: float, progress: bool = False) -> dict:
     """MLPs of every width trained on k disjoint MNIST-1D training sets (split i with seed i), and on the first set
     with seeds 1..k-1 more (an ensemble over initialisations), all at once: per width the cross-entropy and squared-
-    loss decompositions over the splits, every model's final test and train error, the errors of the averaged
-    predictions (over splits, and over seeds), the best test error over the recorded epochs (early stopping with
-    an oracle), and the first split's trained models with their training data (for the Hessian)."""
+    loss decompositions over the splits, every model's final test and train error and training loss, the errors of
+    the averaged predictions (over splits, and over seeds), the best test error over the recorded epochs (early
+    stopping with an oracle), and the first split's trained models with their training data (for the Hessian)."""
     source = make_mnist1d()
     datas, members = [], []  # members: (split, seed)
     for split in range(config.mlp_splits):
@@ -195,7 +195,7 @@ def network_decomposition(config: DecompositionConfig, noise: float, progress: b
         log_probs = {key: torch.log_softmax(model.eval()(x_test), dim=1).numpy().astype(np.float64)
                      for key, model in zip(keys, models, strict=True)}
     out = {name: [] for name in ("ce_risk", "ce_bias", "ce_variance", "sq_risk", "sq_bias", "sq_variance",
-                                 "test_error", "train_error", "split_average_error", "seed_average_error",
+                                 "test_error", "train_error", "train_loss", "split_average_error", "seed_average_error",
                                  "best_test_error")}
     first_models = []
     for width in config.mlp_widths:
@@ -210,12 +210,13 @@ def network_decomposition(config: DecompositionConfig, noise: float, progress: b
         chosen = [histories[position[width, s, s]] for s in range(config.mlp_splits)]
         out["test_error"].append([h["test_error"][-1] for h in chosen])
         out["train_error"].append([h["train_error"][-1] for h in chosen])
+        out["train_loss"].append([h["train_loss"][-1] for h in chosen])
         out["best_test_error"].append([min(h["test_error"]) for h in chosen])
         out["split_average_error"].append(np.mean(np.exp(by_split).mean(axis=0).argmax(axis=1) != y_test))
         out["seed_average_error"].append(np.mean(np.exp(by_seed).mean(axis=0).argmax(axis=1) != y_test))
         first_models.append(models[position[width, 0, 0]])
     result = {name: np.array(values) for name, values in out.items()}
-    for name in ("test_error", "train_error", "best_test_error"):
+    for name in ("test_error", "train_error", "train_loss", "best_test_error"):
         result[name] = result[name].T  # (splits, widths), as the plots take trials
     return {"widths": np.array(config.mlp_widths), **result, "models": first_models, "data": datas[0]}
 

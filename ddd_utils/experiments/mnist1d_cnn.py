@@ -10,14 +10,10 @@ in how many sequences they hold, and one label-noise draw per (noise, seed) at e
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import shlex
 from pathlib import Path
 
 from ddd_utils.experiments.vision_sweep import VisionSweepConfig, run, run_configs
-from ddd_utils.provenance import provenance
-from ddd_utils.sweep import run_sweep
+from ddd_utils.searches import run_search
 
 # Greydanus's channel grid: 2 to 28 in steps of 2, then 30 to 100 in steps of 5.
 GREYDANUS_CHANNELS = (*range(2, 30, 2), *range(30, 101, 5))
@@ -56,18 +52,8 @@ PRESET_TIMES = {
 
 
 def search(name: str, base: VisionSweepConfig, settings: dict[str, dict], out: str | Path, script: str) -> dict:
-    """A documented search: each setting (name -> changes to `base`) run as a resumable sweep under out/<setting>,
-    and the whole written with its provenance to out/<name>.json, the file a chapter reads from `book/results/`.
-    `script` is the command's script, recorded with `out` as the command that made the file."""
-    found = {}
-    for setting, changes in settings.items():
-        config = dataclasses.replace(base, **changes)
-        records = run_sweep(run, run_configs(config), Path(out) / setting, progress=False)
-        found[setting] = {"changes": changes, "config": dataclasses.asdict(config), "runs": records}
-    command = shlex.join(["python", script, str(out)])
-    result = {"experiment": name, **provenance(command, "search"), "settings": found}
-    (Path(out) / f"{name}.json").write_text(json.dumps(result, indent=1))
-    return result
+    """A documented search over settings of this CNN (`searches.run_search` with the vision sweep's runs)."""
+    return run_search(name, run, run_configs, base, settings, out, script)
 
 
 __all__ = ["GREYDANUS_CHANNELS", "GREYDANUS_PUBLISHED", "PRESETS", "PRESET_TIMES", "run", "run_configs", "search"]

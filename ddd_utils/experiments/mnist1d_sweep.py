@@ -108,12 +108,17 @@ def run_configs(config: MNIST1DSweepConfig) -> list[dict]:
             for noise, seed, width in product(config.noises, config.seeds, config.widths)]
 
 
-def training_data(n_train: int, noise: float, seed: int) -> TrainData:
-    """The MNIST-1D training prefix with its label-noise draw, which depends on (noise, seed) and not the width."""
+def training_data(n_train: int, noise: float, seed: int, offset: int = 0) -> TrainData:
+    """`n_train` MNIST-1D training sequences from `offset` on (the prefix by default) with their label-noise draw,
+    which depends on (noise, seed) and not the width."""
     data = make_mnist1d()
-    noisy, corrupted = corrupt_labels(data["y_train"][:n_train], noise, NUM_CLASSES, seed=seed)
+    if not 0 <= offset <= MNIST1D_TRAIN_SIZE - n_train:
+        raise ValueError(f"offset must be in [0, {MNIST1D_TRAIN_SIZE - n_train}] (n_train = {n_train} sequences "
+                         f"from it must fit in MNIST-1D's {MNIST1D_TRAIN_SIZE}); got {offset!r}")
+    part = slice(offset, offset + n_train)
+    noisy, corrupted = corrupt_labels(data["y_train"][part], noise, NUM_CLASSES, seed=seed)
     as_tensor = torch.from_numpy
-    return TrainData(as_tensor(np.ascontiguousarray(data["x_train"][:n_train], dtype=np.float32)),
+    return TrainData(as_tensor(np.ascontiguousarray(data["x_train"][part], dtype=np.float32)),
                      as_tensor(noisy.astype(np.int64)), as_tensor(corrupted),
                      as_tensor(np.ascontiguousarray(data["x_test"], dtype=np.float32)),
                      as_tensor(data["y_test"].astype(np.int64)))
@@ -132,12 +137,12 @@ def run(job: list[dict], checkpoint: Path | None = None, progress: bool = False)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     datas = {(config["noise"], config["seed"]): training_data(shared["n_train"], config["noise"], config["seed"]
                                                               ).to(device) for config in job}
-    models = [_initial_model(config["model"], config["width"], config["seed"]).to(device) for config in job]
+    models = [initial_model(config["model"], config["width"], config["seed"]).to(device) for config in job]
     return _train_together(models, [datas[config["noise"], config["seed"]] for config in job],
                            [config["seed"] for config in job], shared, checkpoint, progress)
 
 
-def _initial_model(name: str, width: int, seed: int, grow_from_model: torch.nn.Module | None = None,
+def initial_model(name: str, width: int, seed: int, grow_from_model: torch.nn.Module | None = None,
                    small: bool = False) -> torch.nn.Module:
     """A run's initial network, drawn on the CPU from its own seed (as if the run were trained alone): PyTorch's
     default initialisation, or with `small` every weight and bias ~ N(0, 0.01), or for weight reuse grown from a
@@ -201,7 +206,7 @@ def weight_reuse_sweep(config: MNIST1DSweepConfig, noise: float, out: str | Path
             histories, models = kept
         else:
             datas = datas or [training_data(config.n_train, noise, seed).to(device) for seed in config.seeds]
-            models = [_initial_model(config.model, width, seed, previous[i] if reuse and previous else None,
+            models = [initial_model(config.model, width, seed, previous[i] if reuse and previous else None,
                                      small=not reuse).to(device) for i, seed in enumerate(config.seeds)]
             histories = _train_together(models, datas, list(config.seeds), shared)
             if store is not None:

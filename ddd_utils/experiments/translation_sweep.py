@@ -44,9 +44,11 @@ class TranslationSweepConfig:
     seeds: tuple[int, ...] = (0,)       # initialisation and batch order (the data are fixed by `data_seed`)
     layers: int = 6                     # encoder layers, and as many decoder layers
     heads: int = 8                      # attention heads
-    steps: int = 2000                   # gradient steps
+    steps: int = 2000                   # gradient steps (unless `epochs` is set)
+    epochs: int = 0                     # if > 0: each run takes epochs * n_train / batch_size steps (rounded up)
     batch_size: int = 64                # sentence pairs per step
     lr: float = 1e-3                    # peak learning rate (Adam, betas 0.9 and 0.98), reached after `warmup`
+    lr_d_model: int = 0                 # if > 0: the peak is lr * sqrt(lr_d_model / d_model) (Vaswani et al.'s d^-0.5)
     warmup: int = 200                   # steps of linear warm-up, then decay as 1/sqrt(step)
     label_smoothing: float = 0.1        # in the training loss only
     token_noise: float = 0.1            # probability a training target word is replaced by a random word (synthetic)
@@ -75,7 +77,8 @@ class TranslationSweepConfig:
         for name in ("layers", "heads", "steps", "batch_size", "warmup", "test_size", "nouns", "verbs",
                      "adjectives", "eval_count", "vocab_size", "max_tokens"):
             check_positive_int(name, getattr(self, name))
-        check_positive_int("checkpoint_every", self.checkpoint_every, minimum=0)
+        for name in ("checkpoint_every", "epochs", "lr_d_model"):
+            check_positive_int(name, getattr(self, name), minimum=0)
         check_probability("label_smoothing", self.label_smoothing)
         check_probability("token_noise", self.token_noise)
         if self.dataset == "iwslt14" and self.token_noise:
@@ -113,14 +116,24 @@ PRESET_TIMES = {
 
 
 def run_configs(config: TranslationSweepConfig) -> list[dict]:
-    """One plain dict per run (JSON-serialisable: it names the run's record)."""
+    """One plain dict per run (JSON-serialisable: it names the run's record), with its own step count when the
+    budget is set in epochs."""
     shared = {name: value for name, value in asdict(config).items() if name not in ("d_models", "n_trains", "seeds")}
-    return [{**shared, "d_model": d_model, "n_train": n_train, "seed": seed}
+    return [{**shared, "d_model": d_model, "n_train": n_train, "seed": seed,
+             "steps": math.ceil(config.epochs * n_train / config.batch_size) if config.epochs else config.steps}
             for n_train, seed, d_model in product(config.n_trains, config.seeds, config.d_models)]
 
 
+def peak_lr(config: dict) -> float:
+    """A run's peak learning rate: `lr`, or with `lr_d_model` set, lr * sqrt(lr_d_model / d_model), so that wider
+    models take smaller steps as in the original Transformer's schedule."""
+    if not config.get("lr_d_model"):
+        return config["lr"]
+    return config["lr"] * math.sqrt(config["lr_d_model"] / config["d_model"])
+
+
 # Config fields every run of one job shares: the data and the recipe.
-_JOB_FIELDS = ("dataset", "layers", "heads", "steps", "batch_size", "lr", "warmup", "label_smoothing",
+_JOB_FIELDS = ("dataset", "layers", "heads", "batch_size", "lr", "lr_d_model", "epochs", "warmup", "label_smoothing",
                "token_noise", "test_size", "data_seed", "nouns", "verbs", "adjectives", "eval_count",
                "checkpoint_every", "data_root", "vocab_size", "max_tokens")
 
@@ -262,7 +275,7 @@ def train_run(config: dict, data: Corpus, checkpoint: Path | None = None, progre
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     precision = autocast_dtype(device_capability(device))  # None (fp32, no autocast) on the CPU and older GPUs
     model = _initial_model(config, data).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config["lr"], betas=(0.9, 0.98))
+    optimizer = torch.optim.Adam(model.parameters(), lr=peak_lr(config), betas=(0.9, 0.98))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: inverse_sqrt_schedule(step, config["warmup"]))
     generator = torch.Generator().manual_seed(config["seed"])
     n = config["n_train"]
