@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ddd_utils.curves import wrapped
+
 
 class ClaimFailed(AssertionError):
     """A claim the page makes about this run is false for this run."""
@@ -17,7 +19,7 @@ def check_claims(preset: str, claims: Mapping[str, bool]) -> None:
         print(f"'smoke' run: {len(claims)} claims about the 'cpu' run not checked (too small a run to show them)")
         return
     for claim, holds in claims.items():
-        print(f"{'holds' if holds else 'FALSE'}: {claim}")
+        print(wrapped(f"{'holds' if holds else 'FALSE'}: {claim}"))  # within the page's code box
     false = [claim for claim, holds in claims.items() if not holds]
     if false:
         raise ClaimFailed(f"this '{preset}' run contradicts the page: " + "; ".join(false))

@@ -27,3 +27,16 @@ def run_search(name: str, run: RunFunction, run_configs: Callable[[object], list
     result = {"experiment": name, **provenance(command, "search"), "settings": found}
     (Path(out) / f"{name}.json").write_text(json.dumps(result, indent=1))
     return result
+
+
+def seed_settings(result: dict, name: str) -> list[str]:
+    """The settings that add seeds to setting `name` of a search file: those named '<name>-seed-<k>'."""
+    return [other for other in result["settings"] if other.startswith(f"{name}-seed-")]
+
+
+def with_extra_seeds(result: dict, name: str, knob: str) -> list[dict]:
+    """Setting `name`'s runs at the `knob` values its extra-seed settings cover, with those settings' runs: every
+    seed at each of those values, ready for `sweep_curves.final_values`."""
+    extra = [run for other in seed_settings(result, name) for run in result["settings"][other]["runs"]]
+    covered = {run["config"][knob] for run in extra}
+    return [run for run in result["settings"][name]["runs"] if run["config"][knob] in covered] + extra

@@ -21,6 +21,9 @@ BASE = dataclasses.replace(translation_sweep.PRESETS["cpu"], batch_size=128, lr=
                            label_smoothing=0.1, token_noise=0.2, eval_count=12, checkpoint_every=500)
 SETTINGS = {  # name -> changes to BASE
     "n-200-vs-900-300-epochs": dict(n_trains=(200, 900), epochs=300, d_models=(8, 16, 32, 64, 128, 256)),
+    # two more seeds where the sizes' curves come closest, one setting each so that they can train side by side
+    **{f"n-200-vs-900-300-epochs-seed-{seed}": dict(n_trains=(200, 900), epochs=300, d_models=(64, 128, 256),
+                                                    seeds=(seed,)) for seed in (1, 2)},
     # half the vocabulary, so that a few hundred pairs teach the lexicon and what more data adds is mostly noise
     "small-grammar-n-400-vs-1800-200-epochs": dict(n_trains=(400, 1800), epochs=200, d_models=(8, 16, 32, 64, 128),
                                                    nouns=6, verbs=3, adjectives=3),

@@ -301,3 +301,73 @@ def test_chapter_8_the_squared_bias_falls_then_stays_flat_and_the_cross_entropy_
     assert abs(widths.index(ce_bias_peak) - widths.index(peaks["ce_variance"])) <= 1  # "the bias peaks too"
     risk, error = values["ce_risk"].mean(axis=0), values["test_error"].mean(axis=0)
     assert risk[-1] > risk[0] and error[-1] < error[0]  # the widest: a higher risk, a lower error
+
+
+@pytest.fixture(scope="module")
+def transformer_search() -> dict:
+    return _load("transformer_search.json")
+
+
+def _search_script(name: str):
+    import importlib
+    import sys
+
+    sys.path.insert(0, str(RESULTS.parents[1] / "scripts"))
+    return importlib.import_module(name)
+
+
+def test_chapter_6_search_is_its_script_run_with_provenance(transformer_search):
+    from ddd_utils.experiments import translation_sweep
+
+    script = _search_script("transformer_search")
+    assert transformer_search["command"].startswith("python scripts/transformer_search.py")
+    assert set(transformer_search["settings"]) == set(script.SETTINGS)
+    for name, setting in transformer_search["settings"].items():
+        config = replace(script.BASE, **script.SETTINGS[name])
+        assert setting["config"] == json.loads(json.dumps(asdict(config))), name
+        assert len(setting["runs"]) == len(translation_sweep.run_configs(config))
+        for run in setting["runs"]:
+            assert {"device", "commit", "date"} <= set(run["provenance"])
+            assert run["history"]["step"][-1] == run["config"]["steps"]  # the whole budget, in epochs
+            assert run["config"]["steps"] == -(-config.epochs * run["config"]["n_train"] // config.batch_size)
+        small, large = sorted(config.n_trains)
+        assert large / small == 4.5  # the paper's 4K and 18K
+
+
+def _loss_gap(runs: list[dict], sizes: list[int]) -> dict:
+    small, large = (sweep_curves.final_values(sweep_curves.select(runs, n_train=n), ("test_loss",), knob="d_model")
+                    for n in sorted(sizes))
+    return {**sweep_curves.sample_wise_gap(small, large, "test_loss"), "small": small, "large": large}
+
+
+def test_chapter_6_search_half_the_vocabulary_leaves_the_larger_set_ahead_by_half_a_nat(transformer_search):
+    setting = transformer_search["settings"]["small-grammar-n-400-vs-1800-200-epochs"]
+    assert np.all(_loss_gap(setting["runs"], setting["config"]["n_trains"])["gap"] < -0.5)
+
+
+def test_chapter_6_search_the_live_vocabulary_has_the_papers_structure_and_the_lead_shrinks(transformer_search):
+    from ddd_utils.curves import locate_bump
+
+    setting = transformer_search["settings"]["n-200-vs-900-300-epochs"]
+    gap = _loss_gap(setting["runs"], setting["config"]["n_trains"])
+    large, small = gap["large"]["test_loss"][0], gap["small"]["test_loss"][0]
+    shape = locate_bump(large)
+    assert large[shape.peak] > large[shape.before] and shape.peak < len(large) // 2  # a peak at a small d_model
+    assert large[shape.peak + 1:].min() < large[shape.peak] - 0.3  # and a second descent after it
+    assert np.all(np.diff(small) < 0)  # the smaller set falls along the whole grid
+    assert np.all(np.diff(gap["gap"]) > 0) and int(np.argmax(gap["gap"])) == len(gap["gap"]) - 1
+    assert gap["widths"][-1] == 256
+
+
+def test_chapter_6_search_three_seeds_at_256_leave_more_data_hurts_unestablished(transformer_search):
+    from ddd_utils import searches
+
+    name = "n-200-vs-900-300-epochs"
+    runs = searches.with_extra_seeds(transformer_search, name, "d_model")
+    gap = _loss_gap(runs, transformer_search["settings"][name]["config"]["n_trains"])
+    assert gap["widths"][-1] == 256 and gap["small"]["test_loss"].shape[0] == 3
+    at = -1
+    assert 0 < gap["gap"][at] <= 2 * gap["se"][at]  # "slightly the higher, but by less than twice its error"
+    per_seed = gap["large"]["test_loss"][:, at] - gap["small"]["test_loss"][:, at]
+    assert (per_seed < 0).sum() == 1  # "one of the three seeds has it the other way round"
+    assert np.all(np.diff(gap["gap"]) > 0)  # the lead shrinks at every step where three seeds ran
