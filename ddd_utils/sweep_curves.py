@@ -153,3 +153,10 @@ def loss_gap_lines(gap: dict, sizes: tuple[int, int], knob: str = "d_model") -> 
             + (f" +- {s:.3f}" if np.isfinite(s) else " (one seed: no standard error)")
             + (" (more data hurts)" if h else "")
             for w, g, s, h in zip(gap["widths"], gap["gap"], gap["se"], gap["hurts"], strict=True)]
+
+
+def size_gap(records: list[dict], sizes, name: str = "test_loss", knob: str = "d_model") -> dict[str, np.ndarray]:
+    """`sample_wise_gap` of `name` between the smallest and the largest of `sizes` (n_train values) in `records`,
+    with each size's `final_values` as "small" and "large"."""
+    small, large = (final_values(select(records, n_train=n), (name,), knob=knob) for n in (min(sizes), max(sizes)))
+    return {**sample_wise_gap(small, large, name), "small": small, "large": large}

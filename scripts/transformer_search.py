@@ -32,14 +32,8 @@ SETTINGS = {  # name -> changes to BASE
 
 def gap_lines(setting: dict) -> list[str]:
     """Per d_model, the larger set's mean final test loss minus the smaller set's (`sweep_curves.loss_gap_lines`)."""
-    return sweep_curves.loss_gap_lines(size_gap(setting), tuple(sorted(setting["config"]["n_trains"])))
-
-
-def size_gap(setting: dict) -> dict:
-    """`sweep_curves.sample_wise_gap` of a setting's final test loss (the smaller size first)."""
-    small, large = (sweep_curves.final_values(sweep_curves.select(setting["runs"], n_train=n), ("test_loss",),
-                                              knob="d_model") for n in sorted(setting["config"]["n_trains"]))
-    return sweep_curves.sample_wise_gap(small, large, "test_loss")
+    sizes = setting["config"]["n_trains"]
+    return sweep_curves.loss_gap_lines(sweep_curves.size_gap(setting["runs"], sizes), (min(sizes), max(sizes)))
 
 
 def main(out: str, only: list[str]) -> None:

@@ -334,22 +334,16 @@ def test_chapter_6_search_is_its_script_run_with_provenance(transformer_search):
         assert large / small == 4.5  # the paper's 4K and 18K
 
 
-def _loss_gap(runs: list[dict], sizes: list[int]) -> dict:
-    small, large = (sweep_curves.final_values(sweep_curves.select(runs, n_train=n), ("test_loss",), knob="d_model")
-                    for n in sorted(sizes))
-    return {**sweep_curves.sample_wise_gap(small, large, "test_loss"), "small": small, "large": large}
-
-
 def test_chapter_6_search_half_the_vocabulary_leaves_the_larger_set_ahead_by_half_a_nat(transformer_search):
     setting = transformer_search["settings"]["small-grammar-n-400-vs-1800-200-epochs"]
-    assert np.all(_loss_gap(setting["runs"], setting["config"]["n_trains"])["gap"] < -0.5)
+    assert np.all(sweep_curves.size_gap(setting["runs"], setting["config"]["n_trains"])["gap"] < -0.5)
 
 
 def test_chapter_6_search_the_live_vocabulary_has_the_papers_structure_and_the_lead_shrinks(transformer_search):
     from ddd_utils.curves import locate_bump
 
     setting = transformer_search["settings"]["n-200-vs-900-300-epochs"]
-    gap = _loss_gap(setting["runs"], setting["config"]["n_trains"])
+    gap = sweep_curves.size_gap(setting["runs"], setting["config"]["n_trains"])
     large, small = gap["large"]["test_loss"][0], gap["small"]["test_loss"][0]
     shape = locate_bump(large)
     assert large[shape.peak] > large[shape.before] and shape.peak < len(large) // 2  # a peak at a small d_model
@@ -364,7 +358,7 @@ def test_chapter_6_search_three_seeds_at_256_leave_more_data_hurts_unestablished
 
     name = "n-200-vs-900-300-epochs"
     runs = searches.with_extra_seeds(transformer_search, name, "d_model")
-    gap = _loss_gap(runs, transformer_search["settings"][name]["config"]["n_trains"])
+    gap = sweep_curves.size_gap(runs, transformer_search["settings"][name]["config"]["n_trains"])
     assert gap["widths"][-1] == 256 and gap["small"]["test_loss"].shape[0] == 3
     at = -1
     assert 0 < gap["gap"][at] <= 2 * gap["se"][at]  # "slightly the higher, but by less than twice its error"

@@ -70,9 +70,9 @@ def _halves(config: MLPDecompositionConfig, seed: int) -> list:
 
 
 def train_trial(config: MLPDecompositionConfig, seed: int, checkpoint: Path | None = None
-                ) -> tuple[list[dict], dict[int, np.ndarray]]:
-    """Every width on both halves: the histories (width-major, half-minor) and each width's test log-probabilities,
-    shape (halves, test sequences, classes)."""
+                ) -> tuple[list[dict], dict[int, np.ndarray], np.ndarray]:
+    """Every width on both halves: the histories (width-major, half-minor), each width's test log-probabilities,
+    shape (halves, test sequences, classes), and the test labels."""
     datas = _halves(config, seed)
     keys = [(width, half) for width in config.widths for half in range(HALVES)]
     models = [mnist1d_sweep.initial_model("mlp2", width, seed) for width, _ in keys]
@@ -83,7 +83,7 @@ def train_trial(config: MLPDecompositionConfig, seed: int, checkpoint: Path | No
     with torch.no_grad():
         log_probs = [torch.log_softmax(model.eval()(datas[0].x_test), dim=1).double().numpy() for model in models]
     return histories, {width: np.array(log_probs[HALVES * i: HALVES * (i + 1)])
-                       for i, width in enumerate(config.widths)}
+                       for i, width in enumerate(config.widths)}, datas[0].y_test.numpy()
 
 
 def decompose(log_probs: np.ndarray, labels: np.ndarray) -> dict[str, float]:
@@ -102,7 +102,6 @@ def run(config: MLPDecompositionConfig, out: str | Path) -> list[dict]:
     the decompositions, and the histories of both halves."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    labels = mnist1d_sweep.training_data(1, 0.0, 0).y_test.numpy()
     trials = []
     for seed in config.seeds:
         path = out / f"trial-{seed}.json"
@@ -111,7 +110,7 @@ def run(config: MLPDecompositionConfig, out: str | Path) -> list[dict]:
             trials.append(kept)
             continue
         checkpoint = out / f"trial-{seed}.pt"
-        histories, log_probs = train_trial(config, seed, checkpoint)
+        histories, log_probs, labels = train_trial(config, seed, checkpoint)
         trial = {"config": wanted, "environment": environment(),
                  "widths": [{"width": width, **decompose(log_probs[width], labels),
                              "histories": histories[HALVES * i: HALVES * (i + 1)]}
