@@ -1,4 +1,5 @@
-"""Command line: `python -m ddd_utils list` and `python -m ddd_utils run <experiment> --preset ... --out DIR`.
+"""Command line: `python -m ddd_utils list` (experiments, presets and the chapters' page times) and
+`python -m ddd_utils run <experiment> --preset ... --out DIR`.
 
 A run writes one record per finished run under DIR/records (a restart skips them and resumes the rest from
 DIR/checkpoints) and, when the sweep is complete, DIR/<experiment>.json with every run and its provenance.
@@ -14,6 +15,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from ddd_utils.chapter_times import chapter_lines
 from ddd_utils.experiments import grokking, mnist1d_cnn, mnist1d_sweep, translation_sweep, vision_sweep
 from ddd_utils.presets import PRESETS, resolve_preset
 from ddd_utils.provenance import provenance
@@ -57,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: {module.__doc__.strip().splitlines()[0]}")
             for preset, config in module.PRESETS.items():
                 print(f"  --preset {preset}: {len(module.run_configs(config))} runs; {module.PRESET_TIMES[preset]}")
+        print("chapter pages (papermill on 2 CPU cores, one at a time; ddd_utils/chapter_times.py):")
+        print("\n".join(chapter_lines()))
         return 0
     module = SWEEPS[args.experiment]
     preset = resolve_preset(args.preset, uses_gpu=True)

@@ -9,7 +9,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
-from ddd_utils import sweep_curves
+from ddd_utils import figure_text, sweep_curves
 from ddd_utils.curves import describe_curve, series_text, wrapped
 
 BAND_PERCENTILES = (25, 75)  # the shaded spread over trials: the interquartile range
@@ -17,11 +17,13 @@ THRESHOLD_STYLE = {"color": "0.35", "linestyle": "--", "linewidth": 1.0}
 
 
 def use_book_style() -> None:
-    """Matplotlib settings shared by every chapter (sizes chosen for the book's page width)."""
+    """Matplotlib settings shared by every chapter (sizes chosen for the book's page width), and the check that
+    every figure's text is legible at that width (`figure_text.watch`)."""
     plt.rcParams.update({
         "figure.figsize": (7.0, 4.0), "figure.dpi": 110, "axes.grid": True, "grid.alpha": 0.3,
         "axes.spines.top": False, "axes.spines.right": False, "legend.frameon": False, "font.size": 10,
     })
+    figure_text.watch()
 
 
 SPREADS = ("iqr", "se", "range")
@@ -120,7 +122,7 @@ def width_sweep_panels(records: list[dict], noises, title: str, xlabel: str = "h
     shows the test error of every noise level on one axis (as in Nakkiran et al.'s figures)."""
     columns = columns or len(noises)
     rows = -(-len(noises) // columns)
-    panel_width = 6.2 if columns <= 2 else 4.6  # three panels in a row still fit the page's width legibly
+    panel_width = figure_text.WIDE_FIGURE_IN / max(columns, 2)  # the whole row at the legible width
     fig, axes = plt.subplots(rows, columns, figsize=(panel_width * columns, 4.4 * rows), squeeze=False)
     slots = list(axes.flat)
     for ax, noise in zip(slots, noises, strict=False):
@@ -130,7 +132,7 @@ def width_sweep_panels(records: list[dict], noises, title: str, xlabel: str = "h
         complexity = sweep_curves.interpolation_width(widths, curves["train_error"], eps=0.1)
         width_sweep(ax, curves, {"train error 0": threshold, "train error 0.1": complexity}, xlabel)
         ax.set_title(f"{title}, label noise {noise:g}; {len(curves['test_error'])} seeds", fontsize=10)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=9)
         print(f"noise {noise:g}: train error reaches 0 at width {threshold} and 0.1 at width {complexity}")
         print(series_text("  mean test error", widths, curves["test_error"].mean(axis=0)))
         if len(curves["test_error"]) > 1:
@@ -155,7 +157,7 @@ def width_sweep_panels(records: list[dict], noises, title: str, xlabel: str = "h
         double_descent_axes(overlay, xlabel, "test error", logy=False)
         plain_log_ticks(overlay, curves["widths"])
         overlay.set_title(f"{title}: test error at every noise level", fontsize=10)
-        overlay.legend(fontsize=8)
+        overlay.legend(fontsize=9)
     for ax in spare:
         ax.axis("off")
     fig.tight_layout()
@@ -176,7 +178,7 @@ def sample_wise(ax: Axes, small: dict, large: dict, sizes: tuple[int, int], xlab
         ax.axvspan(edges[i], edges[i + 1], color="C3", alpha=0.15, linewidth=0,
                    label="more data hurts" if first == 0 else None)
     double_descent_axes(ax, xlabel, "final test error", logx=False, logy=False)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     return gap
 
 

@@ -12,6 +12,8 @@ import yaml
 from ddd_utils import notebook_client
 
 ROOT = Path(__file__).resolve().parents[1]
+# Characters of a code or printed line that fit a code box at a 1400-pixel-wide window (book/_static/wide.css).
+CODE_WIDTH = 110
 
 
 def toc_files() -> list[Path]:

@@ -3,6 +3,7 @@ exercises' solutions are hidden until opened, and its maths is typeset by a Math
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import subprocess
@@ -10,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CHAPTERS, ROOT
+from conftest import CHAPTERS, CODE_WIDTH, ROOT, toc_files
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +35,14 @@ def test_book_has_an_index_and_every_chapter_page(built_html):
     assert (built_html / "index.html").exists()
     for chapter in CHAPTERS:
         assert (built_html / chapter.relative_to(ROOT).with_suffix(".html")).exists()
+
+
+@pytest.mark.parametrize("chapter", toc_files(), ids=lambda p: p.name)
+def test_no_code_or_printed_line_is_cut_at_the_code_box(built_html, chapter):
+    blocks = re.findall(r"<pre[^>]*>(.*?)</pre>", page(built_html, chapter), re.S)
+    lines = [html.unescape(re.sub(r"<[^>]+>", "", block)) for block in blocks]
+    too_long = [line for block in lines for line in block.splitlines() if len(line) > CODE_WIDTH]
+    assert not too_long, f"{chapter.name}: lines over {CODE_WIDTH} characters, cut on the page: {too_long}"
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)

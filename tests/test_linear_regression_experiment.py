@@ -319,7 +319,7 @@ def test_diabetes_median_error_peaks_at_the_number_of_features(seed):
     assert peak == out["num_features"] == 10
     others = np.delete(median, np.argmax(median))
     assert median.max() > 1.2 * others.max()  # a clear peak, not a tie
-    assert median.max() > 3.0  # far worse than predicting the training mean (error 1)
+    assert median.max() > 3.0  # far worse than predicting the pool's mean (error 1)
     assert median[-1] < median.max() / 3.0  # and it comes down again with more data
 
 

@@ -8,7 +8,7 @@ import re
 
 import papermill
 import pytest
-from conftest import CHAPTERS, ROOT
+from conftest import CHAPTERS, CODE_WIDTH, ROOT
 
 
 def code_cells(path):
@@ -17,6 +17,12 @@ def code_cells(path):
 
 def source(cell) -> str:
     return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_code_lines_fit_the_code_box(path):
+    too_long = [line for cell in code_cells(path) for line in source(cell).splitlines() if len(line) > CODE_WIDTH]
+    assert not too_long, f"{path.name}: code lines over {CODE_WIDTH} characters are cut on the page: {too_long}"
 
 
 def test_the_toc_lists_at_least_one_chapter():
@@ -58,6 +64,8 @@ def test_chapter_runs_on_smoke_and_draws_figures(path, tmp_path, monkeypatch):
     outputs = [output for cell in code_cells(out) for output in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     assert any("image/png" in o.get("data", {}) for o in outputs), f"{path.name} drew no figure on smoke"
+    printed = "".join("".join(o.get("text", "")) for o in outputs if o.get("output_type") == "stream")
+    assert "IllegibleFigureText" not in printed, f"{path.name}: a figure's text is too small on the page"
     solutions = [cell for cell in code_cells(out) if "solution" in cell["metadata"].get("tags", [])]
     assert solutions, f"{path.name} has no exercise whose solution computes its answer"
     assert all(cell.get("outputs") for cell in solutions), "every solution's code prints its answer on smoke"

@@ -256,3 +256,12 @@ def test_the_noise_scaled_sweep_equals_the_sweep_at_every_noise():
         direct = polynomial.sweep(polynomial.with_overrides(config, noise=noise)).test_error
         np.testing.assert_allclose(parts.at(noise)[:, away], direct[:, away], rtol=1e-7, atol=1e-14)
         np.testing.assert_allclose(parts.at(noise), direct, rtol=1e-3)
+
+
+def test_parity_steps_reads_only_unit_steps_up_to_the_limit_by_the_added_degree():
+    num_features = np.array([1, 2, 3, 4, 5, 7, 8, 9])
+    errors = np.array([1.0, 0.8, 0.9, 0.95, 1.2, 1.0, 1.5, 0.1])
+    # odd degrees: 1->2 lowered, 3->4 and 7->8 raised; even degrees: 2->3 and 4->5 raised; 5->7 is not a unit step
+    # and 8->9 is past up_to
+    assert polynomial.parity_steps(num_features, errors, up_to=8) == {"even": (2, 2), "odd": (1, 3)}
+    assert polynomial.parity_steps(num_features, errors, up_to=1) == {"even": (0, 0), "odd": (0, 0)}

@@ -201,6 +201,19 @@ def gradient_descent_vs_min_norm(config: PolynomialConfig, seed: int = 0, num_ch
 SCHAEFFER_PUBLISHED = {1: 0.51, 15: 6.7e6, 30: 0.35}
 
 
+def parity_steps(num_features: np.ndarray, errors: np.ndarray, up_to: int) -> dict[str, tuple[int, int]]:
+    """Read the zig-zag of an odd target's curve: for each grid step p -> p + 1 with p + 1 <= `up_to`, which adds
+    the degree-p term, {"even": (steps that raised the error, steps), "odd": (steps that lowered it, steps)}.
+    An even-degree term is even, so it adds nothing an odd target needs: only one more direction to fit noise."""
+    num_features, errors = np.asarray(num_features), np.asarray(errors)
+    steps = [(p, errors[i + 1] - errors[i]) for i, p in enumerate(num_features[:-1])
+             if num_features[i + 1] == p + 1 and p + 1 <= up_to]
+    even = [change for p, change in steps if p % 2 == 0]
+    odd = [change for p, change in steps if p % 2 == 1]
+    return {"even": (sum(change > 0 for change in even), len(even)),
+            "odd": (sum(change < 0 for change in odd), len(odd))}
+
+
 @sized_by(lambda *args, **kwargs: 15)
 def schaeffer_reference(num_features=(1, 15, 30), trials: int = 30, seed: int = 0) -> dict[int, np.ndarray]:
     """Test MSE of every training set at each p in `num_features`, in Schaeffer et al.'s setting (above)."""
