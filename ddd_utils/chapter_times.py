@@ -47,6 +47,19 @@ CHAPTERS = (
 )
 
 
+def minutes(time: str) -> float:
+    """A table time such as "~40 s" or "~4.5 min" in minutes."""
+    value, unit = time.lstrip("~").split()
+    if unit not in ("s", "min"):
+        raise ValueError(f"time must end in 's' or 'min'; got {time!r}")
+    return float(value) / (60 if unit == "s" else 1)
+
+
+def cpu_build_minutes() -> int:
+    """The `cpu` pages' times added up, in whole minutes: what the default book build spends running chapters."""
+    return round(sum(minutes(chapter.cpu) for chapter in CHAPTERS))
+
+
 def chapter_lines() -> list[str]:
     """One line per chapter for `python -m ddd_utils list`."""
     return [f"  {chapter.number}. {chapter.title}: smoke {chapter.smoke}, cpu {chapter.cpu_cell}"

@@ -127,10 +127,21 @@ def _check_sweep_inputs(X, y, X_test, y_test, num_features) -> tuple[np.ndarray,
     return X, y, X_test, y_test, ps
 
 
+_TRCON = getattr(scipy.linalg.lapack, "dtrcon", None)  # LAPACK's condition estimator: wrapped from scipy 1.15 on
+
+
 def _condition(R: np.ndarray) -> float:
-    """LAPACK's estimate of the 1-norm condition number of an upper-triangular R (inf if singular)."""
-    reciprocal, info = scipy.linalg.lapack.dtrcon(R, norm="1", uplo="U", diag="N")
-    return np.inf if info != 0 or reciprocal <= 0.0 else 1.0 / reciprocal
+    """The 1-norm condition number of an upper-triangular R (inf if singular): LAPACK's estimate where scipy wraps
+    dtrcon, else computed from R's inverse (older scipy, as on older Colab images; same order of cost as the QR)."""
+    if _TRCON is not None:
+        reciprocal, info = _TRCON(R, norm="1", uplo="U", diag="N")
+        return np.inf if info != 0 or reciprocal <= 0.0 else 1.0 / reciprocal
+    if np.any(np.diag(R) == 0.0):
+        return np.inf
+    with np.errstate(over="ignore", invalid="ignore"):
+        inverse = scipy.linalg.solve_triangular(R, np.eye(R.shape[0]), check_finite=False)
+        kappa = np.abs(R).sum(axis=0).max() * np.abs(inverse).sum(axis=0).max()
+    return float(kappa) if np.isfinite(kappa) else np.inf
 
 
 def _typical_condition(kappa_1: float, size: int) -> float:

@@ -40,3 +40,18 @@ def test_the_command_line_lists_every_chapters_times(capsys):
 def test_the_chapters_are_numbered_one_to_eight_and_each_says_how_it_was_measured():
     assert [chapter.number for chapter in CHAPTERS] == list(range(1, 9))
     assert all(chapter.how_measured for chapter in CHAPTERS)
+
+
+def test_the_readme_states_the_build_time_the_table_adds_up_to():
+    from ddd_utils.chapter_times import cpu_build_minutes
+
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert f"preset takes about {cpu_build_minutes()} minutes, the sum of the page times" in readme
+
+
+def test_a_table_time_reads_in_minutes_and_a_bad_unit_is_refused():
+    from ddd_utils.chapter_times import minutes
+
+    assert minutes("~40 s") == pytest.approx(40 / 60) and minutes("~4.5 min") == 4.5
+    with pytest.raises(ValueError, match="time must end in 's' or 'min'"):
+        minutes("~2 h")

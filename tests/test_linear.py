@@ -397,3 +397,24 @@ def test_sweep_with_qr_updates_for_large_n_equals_per_p_solves(lam):
     test, _, norm = _per_p(X, y, X_test, y_test, ps, solve)
     np.testing.assert_allclose(fit.test_mse, test, rtol=1e-8)
     np.testing.assert_allclose(fit.weight_norm, norm, rtol=1e-8)
+
+
+def test_without_lapacks_condition_estimator_the_exact_condition_number_gives_the_same_fits(monkeypatch):
+    # scipy before 1.15 does not wrap dtrcon (older Colab images): the fallback computes the condition number
+    # exactly, which LAPACK's estimate approximates from below, and the fits do not change.
+    from ddd_utils import linear
+
+    rng = np.random.default_rng(0)
+    R = np.triu(rng.standard_normal((30, 30))) + 5 * np.eye(30)
+    estimate = linear._condition(R)
+    monkeypatch.setattr(linear, "_TRCON", None)
+    exact = linear._condition(R)
+    assert exact == pytest.approx(np.linalg.cond(R, 1))
+    assert estimate <= exact * (1 + 1e-12) and estimate >= exact / 10
+    assert linear._condition(np.triu(np.ones((3, 3))) - np.diag([0.0, 1.0, 1.0])) == np.inf
+    X, y = rng.standard_normal((20, 40)), rng.standard_normal(20)
+    fallback = min_norm_sweep(X, y, X[:5], y[:5], [5, 10, 20, 30, 40])
+    monkeypatch.undo()
+    wrapped_lapack = min_norm_sweep(X, y, X[:5], y[:5], [5, 10, 20, 30, 40])
+    for name in ("test_mse", "train_mse", "weight_norm"):
+        np.testing.assert_allclose(getattr(fallback, name), getattr(wrapped_lapack, name), rtol=1e-8, atol=1e-10)

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-import torch  # imported here, not in network_vs_min_norm, so that ddd_utils.blas limits its threads there too
 
 from ddd_utils._checks import check_nonnegative, check_positive_int, check_probability
 from ddd_utils.blas import config_n, sized_by
@@ -331,7 +330,6 @@ def distance_decay(result: RandomFeaturesSweep, from_ratio: float = 4.0) -> floa
     return float(np.polyfit(np.log(result.num_features[far]), np.log(distance), 1)[0])
 
 
-@sized_by(config_n)
 def network_vs_min_norm(config: RandomFeaturesConfig, seed: int = 0, num_checkpoints: int = 10,
                         lr: float | None = None) -> dict[str, np.ndarray | float]:
     """Train a two-layer ReLU network by full-batch gradient descent and compare it with min-norm random features.
@@ -341,6 +339,16 @@ def network_vs_min_norm(config: RandomFeaturesConfig, seed: int = 0, num_checkpo
     (1/2) sum |output - one-hot|^2 over network_n training images, in float64 torch. From zero, A stays in the row
     space of the features, so GD converges to the minimum-norm fit; `lr` defaults to 1 / s_max^2 of the features.
     """
+    import torch  # noqa: F401  here, so that numpy-only users of this module never load torch; before the sized
+    # part, so that ddd_utils.blas limits torch's threads there too
+
+    return _network_vs_min_norm(config, seed, num_checkpoints, lr)
+
+
+@sized_by(config_n)
+def _network_vs_min_norm(config: RandomFeaturesConfig, seed: int, num_checkpoints: int,
+                         lr: float | None) -> dict[str, np.ndarray | float]:
+    """The body of `network_vs_min_norm`, run with torch loaded and under `ddd_utils.blas`'s thread limit."""
     data = load_data(config, seed)
     n, N = config.network_n, config.network_features
     if n > data["X"].shape[0]:
@@ -356,6 +364,7 @@ def network_vs_min_norm(config: RandomFeaturesConfig, seed: int = 0, num_checkpo
     elif not 0.0 < lr < 2.0 / singular[0] ** 2:
         raise ValueError(f"lr must be in (0, 2 / s_max^2) = (0, {2.0 / singular[0] ** 2:.4g}) for these features; "
                          f"got {lr!r}")
+    import torch
 
     first = torch.nn.Linear(X.shape[1], N, bias=False, dtype=torch.float64)
     second = torch.nn.Linear(N, NUM_CLASSES, bias=False, dtype=torch.float64)
