@@ -76,6 +76,14 @@ def test_exercises_show_and_their_solutions_are_hidden_until_opened(built_html, 
                      r'class="cell tag_solution', html, re.S)
 
 
+@pytest.mark.parametrize("number, chapter", enumerate(CHAPTERS, start=1), ids=lambda p: getattr(p, "name", p))
+def test_chapters_and_their_exercises_are_numbered_per_chapter(built_html, number, chapter):
+    html = page(built_html, chapter)
+    assert re.search(rf'<h1><span class="section-number">{number}\. </span>', html), "the title has its number"
+    numbers = re.findall(r'<span class="caption-number">Exercise (\d+)\.(\d+) ', html)
+    assert numbers == [(str(number), str(k)) for k in range(1, len(numbers) + 1)] and numbers
+
+
 def test_maths_is_rendered_by_a_mathjax_copy_served_with_the_pages(built_html):
     chapter = built_html / CHAPTERS[1].relative_to(ROOT).with_suffix(".html")
     scripts = re.findall(r'<script[^>]*src="([^"]*mathjax[^"]*)"', chapter.read_text(), re.I)
