@@ -30,7 +30,8 @@ def run_search(name: str, run: RunFunction, run_configs: Callable[[object], list
 
 
 def seed_settings(result: dict, name: str) -> list[str]:
-    """The settings that add seeds to setting `name` of a search file: those named '<name>-seed-<k>'."""
+    """The settings that add runs to setting `name` of a search file, more seeds or the same seeds at more values
+    of its knob: those named '<name>-seed-<k>' (and '<name>-seed-<k>-<what>')."""
     return [other for other in result["settings"] if other.startswith(f"{name}-seed-")]
 
 

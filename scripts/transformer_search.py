@@ -24,6 +24,9 @@ SETTINGS = {  # name -> changes to BASE
     # two more seeds where the sizes' curves come closest, one setting each so that they can train side by side
     **{f"n-200-vs-900-300-epochs-seed-{seed}": dict(n_trains=(200, 900), epochs=300, d_models=(64, 128, 256),
                                                     seeds=(seed,)) for seed in (1, 2)},
+    # twice the widest d_model above, where the sizes' lead had shrunk to the seeds' spread: one setting per seed
+    **{f"n-200-vs-900-300-epochs-seed-{seed}-d-512": dict(n_trains=(200, 900), epochs=300, d_models=(512,),
+                                                          seeds=(seed,)) for seed in (0, 1, 2)},
     # half the vocabulary, so that a few hundred pairs teach the lexicon and what more data adds is mostly noise
     "small-grammar-n-400-vs-1800-200-epochs": dict(n_trains=(400, 1800), epochs=200, d_models=(8, 16, 32, 64, 128),
                                                    nouns=6, verbs=3, adjectives=3),
