@@ -25,9 +25,14 @@ def shown_scale(fig: Figure, column_px: float = COLUMN_PX) -> float:
     return min(1.0, column_px / (fig.get_figwidth() * fig.dpi))
 
 
+def pixels_per_point(fig: Figure, column_px: float = COLUMN_PX) -> float:
+    """Screen pixels per point of font size when the page shows `fig`."""
+    return shown_scale(fig, column_px) * fig.dpi / 72
+
+
 def small_texts(fig: Figure, column_px: float = COLUMN_PX, min_px: float = MIN_TEXT_PX) -> list[tuple[str, float]]:
     """(text, its height on the page in pixels) for every visible text of `fig` below `min_px`."""
-    scale = shown_scale(fig, column_px) * fig.dpi / 72  # screen pixels per point
+    scale = pixels_per_point(fig, column_px)
     found = {}
     for text in fig.findobj(Text):
         label = text.get_text().strip()
@@ -46,7 +51,7 @@ def warn_if_small(fig: Figure) -> None:
     small = small_texts(fig)
     if small:
         examples = ", ".join(f"{label[:30]!r} {px:.1f} px" for label, px in small[:3])
-        smallest_points = small[0][1] / (shown_scale(fig) * fig.dpi / 72)
+        smallest_points = small[0][1] / pixels_per_point(fig)
         warnings.warn(f"a {fig.get_figwidth():g} x {fig.get_figheight():g} in figure shows text below "
                       f"{MIN_TEXT_PX:g} px on the page: {examples}; draw it at most "
                       f"{largest_legible_width(smallest_points):.1f} in wide or its text larger",

@@ -23,7 +23,7 @@ for name, version in pins:
 assert importlib.util.find_spec("torch") is None, "torch is installed: chapters 1 and 2 must run without it"
 CHECK
 for chapter in 01_polynomial_regression 02_linear_regression; do
-  (cd "$scratch" && DDD_RUNS_DIR="$scratch/runs" "$scratch/venv/bin/papermill" --log-level WARNING --no-progress-bar \
-    "$OLDPWD/book/$chapter.ipynb" "$scratch/$chapter.ipynb" -p PRESET smoke -k python3 --cwd "$OLDPWD/book")
+  DDD_RUNS_DIR="$scratch/runs" "$scratch/venv/bin/papermill" --log-level WARNING --no-progress-bar \
+    "book/$chapter.ipynb" "$scratch/$chapter.ipynb" -p PRESET smoke -k python3 --cwd book
   echo "chapter $chapter ran on smoke with the minimum versions"
 done
