@@ -1,5 +1,6 @@
-"""Command line: `python -m ddd_utils list` (experiments, presets and the chapters' page times) and
-`python -m ddd_utils run <experiment> --preset ... --out DIR`.
+"""Command line: `python -m ddd_utils list` (experiments, presets and the chapters' page times),
+`python -m ddd_utils run <experiment> --preset ... --out DIR`, and `python -m ddd_utils estimate <experiment>`
+(a preset's time on a GPU, estimated from the kernels and FLOPs of its steps counted on the CPU).
 
 A run writes one record per finished run under DIR/records (a restart skips them and resumes the rest from
 DIR/checkpoints) and, when the sweep is complete, DIR/<experiment>.json with every run and its provenance.
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from ddd_utils.chapter_times import chapter_lines
 from ddd_utils.experiments import grokking, mnist1d_cnn, mnist1d_sweep, translation_sweep, vision_sweep
+from ddd_utils.gpu_estimate import GPUS
 from ddd_utils.presets import PRESETS, resolve_preset
 from ddd_utils.provenance import provenance
 from ddd_utils.sweep import EXECUTORS, JobResources, run_sweep
@@ -32,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="list the experiments and their presets")
+    estimate = commands.add_parser("estimate", help="estimate a preset's time on a GPU (counted on the CPU)")
+    estimate.add_argument("experiment", choices=sorted(SWEEPS))
+    estimate.add_argument("--preset", default="full", choices=PRESETS)
+    estimate.add_argument("--gpu", default="h200", choices=sorted(GPUS), help="whose costs to assume")
     run = commands.add_parser("run", help="run (or resume) an experiment's sweep")
     run.add_argument("experiment", choices=sorted(SWEEPS))
     run.add_argument("--preset", default="auto", choices=(*PRESETS, "auto"))
@@ -63,6 +69,13 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(chapter_lines()))
         return 0
     module = SWEEPS[args.experiment]
+    if args.command == "estimate":
+        costs = GPUS[args.gpu]
+        estimate = module.gpu_estimate(module.PRESETS[args.preset], costs)
+        print(f"{args.experiment} --preset {args.preset}: about {estimate.seconds / 60:.1f} min on {costs.name} "
+              f"(estimated, unmeasured); basis: {costs.basis}")
+        print("\n".join(f"  {part}" for part in estimate.basis.split("; ")))
+        return 0
     preset = resolve_preset(args.preset, uses_gpu=True)
     config = module.PRESETS[preset]
     command = shlex.join(["python", "-m", "ddd_utils", *(sys.argv[1:] if argv is None else argv)])

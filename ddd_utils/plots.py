@@ -199,11 +199,13 @@ def double_descent_axes(ax: Axes, xlabel: str, ylabel: str, logx: bool = True, l
     return ax
 
 
-def ticks_at(ax: Axes, values) -> None:
-    """Ticks on the x axis at exactly `values` (a sweep's widths, say), labelled as plain numbers: a log axis
+def ticks_at(ax: Axes, values, axis: str = "x") -> None:
+    """Ticks on the x (or y) axis at exactly `values` (a sweep's widths, say), labelled as plain numbers: a log axis
     spanning under two decades would otherwise label its minor ticks as crowded powers of ten."""
-    ax.set_xticks(list(values), labels=[f"{value:g}" for value in values])
-    ax.xaxis.set_minor_locator(NullLocator())
+    if axis not in ("x", "y"):
+        raise ValueError(f"axis must be 'x' or 'y'; got {axis!r}")
+    getattr(ax, f"set_{axis}ticks")(list(values), labels=[f"{value:g}" for value in values])
+    getattr(ax, f"{axis}axis").set_minor_locator(NullLocator())
 
 
 def plain_log_ticks(ax: Axes, widths, count: int = 8) -> None:

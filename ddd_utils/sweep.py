@@ -18,11 +18,12 @@ import os
 import time
 import warnings
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
+from ddd_utils import job_progress
 from ddd_utils._checks import check_positive_int
 from ddd_utils.files import write_atomically
 
@@ -186,7 +187,9 @@ def _run_job(run: RunFunction, job: list[dict], root: str, progress: bool = Fals
     from ddd_utils.provenance import environment
 
     store = ResultStore(root)
-    histories = run(job, store.start_job(job), progress)
+    checkpoint = store.start_job(job)
+    with job_progress.reported_to(checkpoint.with_suffix(job_progress.SUFFIX)):  # read by a waiting executor
+        histories = run(job, checkpoint, progress)
     if len(histories) != len(job):
         raise RuntimeError(f"the run function returned {len(histories)} histories for a job of {len(job)} runs")
     trained_here = environment()
@@ -285,9 +288,13 @@ def run_sweep(run: RunFunction, configs: list[dict], out: str | Path, executor: 
             slots.put(slot)
         with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_claim_gpu if gpus else None,
                                  initargs=(slots, gpus) if gpus else ()) as pool:
-            for job, future in [(job, pool.submit(_run_job, run, job, str(store.root))) for job in jobs]:
-                future.result()
-                bar.update(len(job))
+            pending = {pool.submit(_run_job, run, job, str(store.root)): job for job in jobs}
+            while pending:  # the workers' epochs beside the runs bar, so that a long job never looks hung
+                finished, _ = wait(pending, timeout=job_progress.WRITE_EVERY_S, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    future.result()
+                    bar.update(len(pending.pop(future)))
+                bar.set_postfix_str(job_progress.summary(store.checkpoints))
     else:
         import submitit
 

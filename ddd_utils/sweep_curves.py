@@ -1,7 +1,7 @@
 """Read a finished width sweep from its records: pick runs by their config, take each width's final errors, find
-the interpolation threshold, lay the evaluated epochs out as a width x epoch table, and read a model-wise peak and
-where more data hurts. The width is the config field `knob` ("width" by default; chapter 6's Transformers use
-"d_model") and time the history field `time`."""
+the interpolation threshold, lay the evaluated epochs out as a width x epoch table, and read a model-wise peak, each
+run's bump over training and where more data hurts. The width is the config field `knob` ("width" by default;
+chapter 6's Transformers use "d_model") and time the history field `time`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ddd_utils.curves import locate_bump
+from ddd_utils.curves import Bump, late_bump, locate_bump
 
 
 def select(records: list[dict], **fields) -> list[dict]:
@@ -60,6 +60,34 @@ def epoch_table(records: list[dict], name: str = "test_error", knob: str = "widt
         raise ValueError(f"the records were evaluated at different {time}s: select one recipe first")
     table = np.array([[by_key[seed, w][name] for w in widths] for seed in seeds]).mean(axis=0)
     return {"widths": np.array(widths), "epochs": np.array(epochs), name: table}
+
+
+@dataclass(frozen=True)
+class RunBump:
+    """One run's bump over training (`curves.late_bump` of its test error): the run's width and seed, the bump, the
+    epochs of its first low, top and second low, and the share of the corrupted labels fitted at each of the three."""
+
+    width: int
+    seed: int
+    bump: Bump
+    epochs: tuple[int, int, int]
+    fitted: tuple[float, float, float]
+
+
+def run_bumps(records: list[dict], knob: str = "width") -> list[RunBump]:
+    """Every run's epoch-wise bump (a rise after the first descent that falls again), ordered by width then seed,
+    with how many wrong labels the network had learned at its first low, top and second low: epoch-wise double
+    descent's rise is expected while they are being fitted."""
+    widths, seeds, by_key = _by_seed_and_width(records, knob)
+    bumps = []
+    for width in widths:
+        for seed in seeds:
+            history = by_key[seed, width]
+            shape = late_bump(history["test_error"])
+            points = (shape.before, shape.peak, shape.after)
+            bumps.append(RunBump(width, seed, shape, tuple(history["epoch"][i] for i in points),
+                                 tuple(1.0 - history["corrupted_error"][i] for i in points)))
+    return bumps
 
 
 def interpolation_width(widths, train_error, eps: float = 0.0) -> int | None:

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import torch
 
-from ddd_utils import checkpoints
+from ddd_utils import checkpoints, job_progress
 from ddd_utils._checks import check_nonnegative, check_positive_int
 from ddd_utils.models import count_parameters
 from ddd_utils.models.stacked import Single, stack_models
@@ -311,6 +311,7 @@ def train_many(models: Sequence[torch.nn.Module], datas: Sequence[TrainData], re
         for epoch in tqdm(range(first_epoch, recipe.epochs + 1), initial=first_epoch - 1, total=recipe.epochs,
                           leave=False, disable=not progress, desc=f"epochs ({len(models)} models)"):
             _train_one_epoch(recipe, stacks, steps, generators, n, images, device)
+            job_progress.note(epoch, recipe.epochs)  # for a sweep that waits on this job from another process
             _note_graphs(histories, epoch, steps.use_graphs)
             if epoch in eval_epochs:
                 if device.type == "cuda":

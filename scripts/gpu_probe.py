@@ -267,9 +267,10 @@ def vision_groups(config: vision_sweep.VisionSweepConfig, test_size: int) -> lis
     recipe = Recipe(optimizer=config.optimizer, lr=config.lr, momentum=config.momentum, batch_size=config.batch_size,
                     epochs=config.epochs, augment=config.augment)
     sizes = sorted({run["n_train"] for run in runs})
+    signal = config.dataset in vision_sweep.MNIST1D_POOLS
     return [group_of(runs[0]["model"], [(run["width"], run["seed"]) for run in runs if run["n_train"] == n], shape,
-                     signals(n, test_size) if config.dataset == "mnist1d" else random_data(n, test_size, shape),
-                     recipe, config.eval_count) for n in sizes]
+                     signals(n, test_size) if signal else random_data(n, test_size, shape), recipe, config.eval_count)
+            for n in sizes]
 
 
 def preset_groups(probe: Probe) -> dict[str, Callable[[], list[Group]]]:

@@ -20,6 +20,10 @@ from ddd_utils.experiments import mnist1d_cnn
 BASE = dataclasses.replace(mnist1d_cnn.PRESETS["paper"], models=("resnet18",), n_trains=(4000,), eval_count=20)
 SETTINGS = {  # name -> changes to BASE
     "resnet18-noise-0.15": dict(widths=(1, 2, 3, 4, 5, 6, 8), epochs=200),
+    # 16,000 sequences put the threshold near k = 8 (a probe of one seed at k = 3-16 first); 50 epochs are as many
+    # steps as 200 on 4,000.
+    "resnet18-16k-noise-0.15": dict(dataset="mnist1d_16k", n_trains=(16000,), widths=(2, 3, 4, 5, 6, 8, 10, 12, 16),
+                                    epochs=50),
 }
 
 

@@ -8,6 +8,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 from ddd_utils import plots  # noqa: E402
 
@@ -58,6 +59,19 @@ def test_ticks_at_puts_plain_labels_at_the_widths_and_no_minor_ticks_on_a_log_ax
     assert list(ax.get_xticks()) == [16, 32, 512]
     assert [label.get_text() for label in ax.get_xticklabels()] == ["16", "32", "512"]
     assert len(ax.xaxis.get_minorticklocs()) == 0
+    plt.close(fig)
+
+
+def test_ticks_at_the_y_axis_too_and_a_clear_error_for_another_axis():
+    fig, ax = plt.subplots()
+    ax.set_yscale("log")
+    ax.plot([1, 2], [0.08, 0.8])
+    plots.ticks_at(ax, [0.1, 0.2, 0.4], axis="y")
+    fig.canvas.draw()
+    assert [label.get_text() for label in ax.get_yticklabels()] == ["0.1", "0.2", "0.4"]
+    assert len(ax.yaxis.get_minorticklocs()) == 0
+    with pytest.raises(ValueError, match="axis must be 'x' or 'y'"):
+        plots.ticks_at(ax, [1], axis="z")
     plt.close(fig)
 
 

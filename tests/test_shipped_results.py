@@ -233,11 +233,15 @@ def test_chapter_5_resnet_sweep_is_its_script_run_and_shows_no_peak_between_whol
 
     shipped = _load("resnet_sweep.json")
     assert shipped["command"].startswith("python scripts/resnet_sweep.py")
-    (name, setting), = shipped["settings"].items()
-    config = json.loads(json.dumps(asdict(replace(resnet_sweep.BASE, **resnet_sweep.SETTINGS[name]))))
-    assert setting["config"] == config
-    assert all(r["history"]["epoch"][-1] == config["epochs"] for r in setting["runs"])
-    curves = sweep_curves.final_curves(setting["runs"], max(config["noises"]))
+    assert set(shipped["settings"]) == set(resnet_sweep.SETTINGS)
+    for name, setting in shipped["settings"].items():
+        config = json.loads(json.dumps(asdict(replace(resnet_sweep.BASE, **resnet_sweep.SETTINGS[name]))))
+        assert setting["config"] == config
+        assert len(setting["runs"]) == len(config["widths"]) * len(config["seeds"])
+        assert all(r["history"]["epoch"][-1] == config["epochs"] for r in setting["runs"])
+        assert all({"device", "commit", "date"} <= set(r["provenance"]) for r in setting["runs"])
+    setting = shipped["settings"]["resnet18-noise-0.15"]
+    curves = sweep_curves.final_curves(setting["runs"], max(setting["config"]["noises"]))
     widths, test, train = curves["widths"], curves["test_error"].mean(axis=0), curves["train_error"].mean(axis=0)
     assert np.all(np.diff(test) < 0)  # "the test error only falls" (at every step of k)
     assert train[widths == 2][0] > 0.15 and train[widths == 3][0] < 0.01  # "a fifth unfitted" / "nearly all"
@@ -245,6 +249,46 @@ def test_chapter_5_resnet_sweep_is_its_script_run_and_shows_no_peak_between_whol
     assert sweep_curves.interpolation_width(widths, train) == 6  # "every one of them ... from k = 6"
     per_k2 = [count_parameters(build_model("resnet18", k, (40,), 10)) / k**2 for k in (8, 16)]
     assert all(900 < c < 1000 for c in per_k2)  # "about 940 k^2"
+
+
+def test_chapter_5_resnet_on_16000_sequences_peaks_between_its_lines_and_descends_below_its_minimum():
+    shipped = _load("resnet_sweep.json")["settings"]
+    large = sweep_curves.final_curves(shipped["resnet18-16k-noise-0.15"]["runs"], 0.15)
+    small = sweep_curves.final_curves(shipped["resnet18-noise-0.15"]["runs"], 0.15)
+    widths, train = large["widths"], large["train_error"]
+    reached = [sweep_curves.interpolation_width(widths, train, eps=eps) for eps in (0.1, 0.001, 0)]
+    assert reached == [6, 12, 16]  # "at most 10% from k = 6, all but a few in a thousand from 12, all from 16"
+    assert [sweep_curves.interpolation_width(small["widths"], small["train_error"], eps=eps)
+            for eps in (0.1, 0)] == [3, 6]  # "against 3 and 6 with 4,000"
+    peak = sweep_curves.modelwise_peak(large)
+    assert (peak.best_below_width, peak.peak_width, peak.widest_width) == (3, 8, 16)
+    assert reached[0] <= peak.peak_width <= reached[2]  # "between the two lines"
+    assert peak.above_best_below > 0.04 and peak.above_widest > 0.05  # "more than four points", "more than five"
+    assert peak.widest_error < peak.best_below_error  # "below its first minimum by k = 16"
+    assert all(sweep_curves.peak_claims(large, peak).values())  # every seed at the peak above every seed at k = 3
+
+
+def test_chapter_5_resnet_epochwise_falls_rises_while_fitting_the_wrong_labels_and_falls_again():
+    runs = _load("resnet_sweep.json")["settings"]["resnet18-noise-0.15"]["runs"]
+    bumps = sweep_curves.run_bumps(runs)
+    past = [b for b in bumps if b.width >= 4]
+    assert len(past) == 12  # k = 4, 5, 6, 8 with three seeds each
+    for b in past:
+        assert b.bump.height >= 0.03, b  # "from k = 4 up, every seed ... rises by three points or more"
+        assert 0 < b.fitted[1] < 1, b  # "at its top it has fitted some of them but not all"
+        assert b.fitted[2] > 0.999, b  # "its second low comes after it has fitted every one"
+    widest = max(b.width for b in bumps)
+    for record in sweep_curves.select(runs, width=widest):  # "back within a point of the first low, or below it"
+        errors, shape = record["history"]["test_error"], late_bump(record["history"]["test_error"])
+        assert errors[shape.after] <= errors[shape.before] + 0.01
+    for width in {b.width for b in past}:  # "the seeds reach their tops at different epochs"
+        assert len({b.epochs[1] for b in past if b.width == width}) > 1, width
+    table = sweep_curves.epoch_table(runs)  # "the heatmap's rows from k = 4 up brighten ... and darken again"
+    assert all(late_bump(row).height >= 0.03 for row in table["test_error"][table["widths"] >= 4])
+    cnn = _load("mnist1d_cnn-paper.json")  # "what none of the CNN's recipes did": no CNN seed rises 3 points and
+    #  falls again once every wrong label is fitted (its bumps of 3 points or more are wiggles while it fits them)
+    for b in sweep_curves.run_bumps(sweep_curves.select(cnn["runs"], n_train=4000)):
+        assert b.bump.height < 0.03 or b.fitted[2] < 0.5, b
 
 
 @pytest.fixture(scope="module")

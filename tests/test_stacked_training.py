@@ -104,6 +104,23 @@ def test_models_are_stacked_by_shape_and_others_stand_alone():
         StackedMLP([MLP(40, 4, 10), MLP(40, 8, 10)])
 
 
+def test_cnn5s_wider_than_the_stacking_limit_train_alone_and_as_they_would_stacked(monkeypatch):
+    # No preset has a CNN5 wider than CNN5_STACK_UP_TO; the unstacked branch stays for a GPU measurement that may
+    # lower it, and must train what the stacked one does.
+    from ddd_utils.models import stacked
+
+    recipe = training.Recipe(optimizer="adam", lr=3e-3, batch_size=32, epochs=2)
+    models, datas, seeds = sweep_models("cnn5", RUNS[:2])  # two seeds of width 4: one stack
+    unstacked = copy.deepcopy(models)
+    training.train_many(models, datas, recipe, seeds)
+    monkeypatch.setattr(stacked, "CNN5_STACK_UP_TO", 2)
+    assert [indices for indices, _ in stack_models(unstacked)] == [[0], [1]]  # side by side, a stack each
+    training.train_many(unstacked, datas, recipe, seeds)
+    for model, alone in zip(models, unstacked, strict=True):
+        for (key, value), other in zip(model.state_dict().items(), alone.state_dict().values(), strict=True):
+            torch.testing.assert_close(value, other, rtol=1e-4, atol=1e-5, msg=key)
+
+
 def train_until_killed(monkeypatch, models, datas, recipe, seeds, checkpoint, epoch: int = 2) -> None:
     """Train with a checkpoint every `epoch` epochs and kill the job right after the first one is written."""
     save = checkpoints.save_atomically

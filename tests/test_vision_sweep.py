@@ -38,7 +38,7 @@ def test_every_preset_exists_and_auto_never_means_paper():
     ({"epochs": 0}, "epochs"), ({"optimizer": "lbfgs"}, "optimizer"), ({"lr": 0.0}, "lr"),
     ({"noise_kind": "uniform"}, r"noise_kind must be one of \('wrong_class', 'any_class'\)"),
     ({"models": ("strided_cnn",)}, "strided_cnn is Greydanus's 1-D network"),
-    ({"test_size": 2000}, "test_size can be changed for dataset 'mnist1d' only"),
+    ({"test_size": 2000}, r"test_size can be changed for the datasets \('mnist1d', 'mnist1d_16k'\) only"),
     ({"dataset": "mnist1d", "test_size": 1005}, "test_size must be a multiple of 10"),
     ({"momentum": -0.1}, "momentum"),
     ({"dataset": "mnist1d", "models": ("strided_cnn",), "n_trains": (4000,), "widths": (2, 4)},
@@ -181,3 +181,14 @@ def test_the_readers_cnn_run_is_the_published_recipe_on_fewer_widths_and_seeds()
     assert differing == {"widths", "seeds", "n_trains"}
     assert set(cpu["widths"]) <= set(paper["widths"]) and set(cpu["seeds"]) <= set(paper["seeds"])
     assert cpu["n_trains"] == paper["n_trains"][:1]
+
+
+def test_the_larger_mnist1d_pool_holds_16000_training_sequences_beside_its_test_set():
+    data = vision_sweep.training_data("mnist1d_16k", 16000, 0.15, 0, noise_kind="any_class", test_size=1000)
+    assert data.x_train.shape == (16000, 40) and data.x_test.shape == (1000, 40)
+    assert abs(data.corrupted.float().mean().item() - 0.135) < 0.01  # 15% redrawn from all ten: ~13.5% wrong
+    resnets = dict(models=("resnet18",), widths=(2,), n_trains=(16000,), augment=False)
+    vision_sweep.VisionSweepConfig(dataset="mnist1d_16k", **resnets)
+    with pytest.raises(ValueError, match=r"n_train must be in \[1, 4000\]"):
+        vision_sweep.VisionSweepConfig(dataset="mnist1d", **resnets)
+

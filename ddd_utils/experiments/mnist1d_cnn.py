@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ddd_utils.experiments.vision_sweep import VisionSweepConfig, run, run_configs
+from ddd_utils.experiments.vision_sweep import VisionSweepConfig, gpu_estimate, run, run_configs
 from ddd_utils.searches import run_search
 
 # Greydanus's channel grid: 2 to 28 in steps of 2, then 30 to 100 in steps of 5.
@@ -45,7 +45,8 @@ PRESET_TIMES = {
     "smoke": "a few seconds on 2 CPU cores",
     "cpu": ("7.4 min through the command line on 2 CPU cores (--executor process --workers 2, as the book build runs "
             "it); seconds once its runs are on disk"),
-    "full": "unmeasured (no GPU was available to measure it on)",
+    "full": ("estimated 1.7 min on one H200 from kernels and FLOPs counted on the CPU (python -m ddd_utils "
+             "estimate mnist1d_cnn); unmeasured on a GPU"),
     "paper": ("72 min through the command line on 2 CPU cores (--executor process --workers 2 --runs-per-job 29; "
               "sharing the cores with other work part of the time); unmeasured on a GPU"),
 }
@@ -56,4 +57,5 @@ def search(name: str, base: VisionSweepConfig, settings: dict[str, dict], out: s
     return run_search(name, run, run_configs, base, settings, out, script)
 
 
-__all__ = ["GREYDANUS_CHANNELS", "GREYDANUS_PUBLISHED", "PRESETS", "PRESET_TIMES", "run", "run_configs", "search"]
+__all__ = ["GREYDANUS_CHANNELS", "GREYDANUS_PUBLISHED", "PRESETS", "PRESET_TIMES", "gpu_estimate", "run", "run_configs",
+           "search"]

@@ -19,15 +19,16 @@ from ddd_utils.blas import spare_one_core
 from ddd_utils.checkpoints import save_atomically
 from ddd_utils.data.mnist1d import make_mnist1d
 from ddd_utils.data.noise import corrupt_labels
+from ddd_utils.gpu_estimate import H200, Estimate, GpuCosts, train_many_estimate
 from ddd_utils.models import MODELS, build_model, count_parameters, grow_from
 from ddd_utils.provenance import environment
 from ddd_utils.sweep import ResultStore, run_key, shared_settings
-from ddd_utils.train import LOSSES, OPTIMIZERS, Recipe, TrainData, train_width_sweep
+from ddd_utils.train import LOSSES, OPTIMIZERS, Recipe, TrainData, log_spaced_epochs, train_width_sweep
 
 NUM_CLASSES = 10
 SMALL_INIT_STD = 0.1  # Belkin et al.'s small random weights, N(0, 0.01), for fresh networks (grow_from uses the same)
 SIGNAL_LENGTH = 40  # MNIST-1D sequences have 40 samples
-MNIST1D_TRAIN_SIZE = 4000  # the published MNIST-1D split: 4000 training and 1000 test sequences of length 40
+MNIST1D_TRAIN_SIZE, MNIST1D_TEST_SIZE = 4000, 1000  # the published MNIST-1D split: sequences of length 40
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,8 @@ PRESET_TIMES = {
     "smoke": "about 5 s on 2 CPU cores",
     "cpu": ("4.3 min in the chapter on 2 CPU cores (246 s of training on one thread, beside another process); "
             "seconds once its runs are on disk"),
-    "full": "unmeasured (no GPU was available to measure it on)",
+    "full": ("estimated 0.8 min on one H200 from kernels and FLOPs counted on the CPU (python -m ddd_utils "
+             "estimate mnist1d_sweep); unmeasured on a GPU"),
     "paper": ("38 min through the command line on 2 CPU cores (sharing them with other jobs part of the time); "
               "unmeasured on a GPU"),
 }
@@ -169,13 +171,26 @@ def belkin_threshold_width(config: MNIST1DSweepConfig) -> int:
     return max(config.widths)
 
 
+def _recipe(settings: dict) -> Recipe:
+    """The sweep's training recipe, from a run's (or the config's) settings."""
+    return Recipe(optimizer=settings["optimizer"], lr=settings["lr"], momentum=settings["momentum"],
+                  loss=settings["loss"], batch_size=settings["batch_size"], epochs=settings["epochs"])
+
+
 def _train_together(models: list, datas: list[TrainData], seeds: list[int], settings: dict,
                     checkpoint: Path | None = None, progress: bool = False) -> list[dict]:
     """`train_width_sweep` with the sweep's recipe."""
-    recipe = Recipe(optimizer=settings["optimizer"], lr=settings["lr"], momentum=settings["momentum"],
-                    loss=settings["loss"], batch_size=settings["batch_size"], epochs=settings["epochs"])
-    return train_width_sweep(models, datas, recipe, seeds, settings["eval_count"], checkpoint,
+    return train_width_sweep(models, datas, _recipe(settings), seeds, settings["eval_count"], checkpoint,
                              settings["checkpoint_every"], progress)
+
+
+def gpu_estimate(config: MNIST1DSweepConfig, costs: GpuCosts = H200) -> Estimate:
+    """Estimated time of the whole sweep as one in-process job on a GPU (`ddd_utils.gpu_estimate`)."""
+    with torch.device("meta"):
+        models = [build_model(run["model"], run["width"], (SIGNAL_LENGTH,), NUM_CLASSES) for run in run_configs(config)]
+    evaluations = len(log_spaced_epochs(config.epochs, config.eval_count))
+    return train_many_estimate(models, (SIGNAL_LENGTH,), config.n_train, MNIST1D_TEST_SIZE, _recipe(asdict(config)),
+                               evaluations, costs, f"{len(models)} MLPs in one job")
 
 
 @spare_one_core

@@ -12,8 +12,10 @@ from a CUDA graph, as the vision engine's steps are (its learning rate changes a
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
+import operator
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -23,10 +25,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ddd_utils import job_progress
 from ddd_utils._checks import check_positive_int, check_probability
 from ddd_utils.blas import spare_one_core
 from ddd_utils.checkpoints import load_or_set_aside, save_atomically
 from ddd_utils.data import iwslt, translation
+from ddd_utils.gpu_estimate import H200, Estimate, GpuCosts, OpCount, count_ops, group_estimate
 from ddd_utils.models import count_parameters
 from ddd_utils.models.transformer import PAD, TranslationTransformer, translation_loss
 from ddd_utils.steps import autocast_dtype, device_capability
@@ -96,11 +100,13 @@ PRESETS = {
     "cpu": TranslationSweepConfig(d_models=(8, 16, 24, 32, 48, 64, 128), n_trains=(1000, 2000), layers=2,
                                   steps=1200, lr=2e-3, token_noise=0.2, nouns=12, verbs=6, adjectives=6,
                                   eval_count=12, checkpoint_every=400),
-    # IWSLT'14 with the published architecture (6 + 6 layers, 8 heads) and training-set sizes (4K and 18K pairs):
-    # `full` at a tenth of the published horizon and 10 d_models, `paper` at 80K steps.
-    "full": TranslationSweepConfig(dataset="iwslt14", d_models=(8, 16, 24, 32, 48, 64, 96, 128, 192, 256),
-                                   n_trains=(4000, 18000), steps=8000, batch_size=128, warmup=4000, lr=5e-4,
-                                   token_noise=0.0, test_size=4000, eval_count=20, checkpoint_every=1000),
+    # IWSLT'14 with the published architecture (6 + 6 layers, 8 heads) and training-set sizes (4K and 18K pairs).
+    # `full` is sized to about ten minutes on one H200 by `gpu_estimate` (its steps are eager, about 3,000 kernels
+    # each): 5 d_models, 1,200 steps of 512 pairs (the pairs of 4,800 published steps; lr scaled by sqrt(4) from
+    # 5e-4), 400 of them warm-up. `paper` is the published 80K steps of 128 pairs at 32 d_models.
+    "full": TranslationSweepConfig(dataset="iwslt14", d_models=(16, 32, 64, 128, 256), n_trains=(4000, 18000),
+                                   steps=1200, batch_size=512, warmup=400, lr=1e-3, token_noise=0.0, test_size=4000,
+                                   eval_count=12, checkpoint_every=400),
     "paper": TranslationSweepConfig(dataset="iwslt14", d_models=tuple(range(8, 257, 8)), n_trains=(4000, 18000),
                                     steps=80000, batch_size=128, warmup=4000, lr=5e-4, token_noise=0.0,
                                     test_size=4000, eval_count=40, checkpoint_every=5000),
@@ -110,7 +116,8 @@ PRESET_TIMES = {
     "smoke": "a few seconds on 2 CPU cores",
     "cpu": "about 7 min through the command line on 2 CPU cores (two processes, 13.6 min of training summed over "
            "the 14 runs); seconds once its runs are on disk",
-    "full": "unmeasured (no GPU was available to measure it on)",
+    "full": ("estimated 8.8 min on one H200 from kernels and FLOPs counted on the CPU (python -m ddd_utils "
+             "estimate translation_sweep); unmeasured on a GPU"),
     "paper": "unmeasured: the published horizon (80K steps) for 32 d_models x 2 sizes, days on one GPU",
 }
 
@@ -265,6 +272,62 @@ def _batches(config: dict, generator: torch.Generator, first: int, device: torch
                                         device), begin)
 
 
+def _train_step(model: TranslationTransformer, optimizer: torch.optim.Optimizer, scheduler, batch: list[torch.Tensor],
+                precision: torch.dtype | None, label_smoothing: float) -> None:
+    """One step on a batch (source, target_in, target_out), under autocast to `precision` (None: fp32)."""
+    source, target_in, target_out = batch
+    with (torch.autocast(source.device.type, dtype=precision) if precision is not None else
+          contextlib.nullcontext()):
+        logits = model(source, target_in)
+    loss = translation_loss(logits.float(), target_out, label_smoothing)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    scheduler.step()
+
+
+def _optimizer(model: TranslationTransformer, config: dict) -> tuple[torch.optim.Optimizer, object]:
+    """Adam (betas 0.9, 0.98) at the run's peak learning rate, with the inverse-square-root schedule."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=peak_lr(config), betas=(0.9, 0.98))
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: inverse_sqrt_schedule(step, config["warmup"]))
+
+
+def _step_and_forward(run: dict, vocab: int, length: int, autocast: bool) -> tuple[OpCount, OpCount]:
+    """The kernels and FLOPs of one training step of a run's network and of one forward pass over 500 pairs."""
+    with torch.device("meta"):
+        model = TranslationTransformer(run["d_model"], vocab, vocab, layers=run["layers"], heads=run["heads"])
+        optimizer, scheduler = _optimizer(model, run)
+        batch = [torch.randint(0, vocab, (min(run["batch_size"], run["n_train"]), length)) for _ in range(3)]
+        pairs = [torch.randint(0, vocab, (500, length)) for _ in range(2)]
+    _train_step(model, optimizer, scheduler, batch, None, run["label_smoothing"])  # Adam's state exists now
+    step = count_ops(lambda: _train_step(model, optimizer, scheduler, batch, None, run["label_smoothing"]), autocast)
+    with torch.no_grad():
+        return step, count_ops(lambda: model(*pairs))
+
+
+def gpu_estimate(config: TranslationSweepConfig, costs: GpuCosts = H200) -> Estimate:
+    """Estimated time of the sweep on a GPU (`ddd_utils.gpu_estimate`): each run alone, one after another, with
+    eager steps; sentences as long as `max_tokens` (IWSLT'14) or as the generated task's longest."""
+    if config.dataset == "iwslt14":
+        length, vocab = config.max_tokens, config.vocab_size
+    else:
+        task = _synthetic_corpus(asdict(config), 1)
+        length, vocab = task.source.shape[1], task.source_vocab
+    counted, estimates = {}, []
+    for run in run_configs(config):
+        shape = (run["d_model"], min(run["batch_size"], run["n_train"]))
+        if shape not in counted:
+            counted[shape] = _step_and_forward(run, vocab, length, costs.bf16)
+        step, forward = counted[shape]
+        batches = math.ceil(run["n_train"] / 500) + math.ceil(run["test_size"] / 500)
+        evaluations = len(log_spaced_epochs(run["steps"], run["eval_count"]))
+        estimates.append(group_estimate(step, OpCount(forward.kernels * batches, forward.flops * batches),
+                                        run["steps"], evaluations, costs, graphed=False,
+                                        label=f"d_model {run['d_model']}, n {run['n_train']}"))
+    return functools.reduce(operator.add, estimates)
+
+
 def train_run(config: dict, data: Corpus, checkpoint: Path | None = None, progress: bool = False) -> dict:
     """Train one run and return its history; each step's batch is drawn uniformly, with replacement, from the
     run's generator (`_batches`). `checkpoint` holds the run's state every `checkpoint_every` steps and its history once
@@ -275,8 +338,7 @@ def train_run(config: dict, data: Corpus, checkpoint: Path | None = None, progre
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     precision = autocast_dtype(device_capability(device))  # None (fp32, no autocast) on the CPU and older GPUs
     model = _initial_model(config, data).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=peak_lr(config), betas=(0.9, 0.98))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: inverse_sqrt_schedule(step, config["warmup"]))
+    optimizer, scheduler = _optimizer(model, config)
     generator = torch.Generator().manual_seed(config["seed"])
     n = config["n_train"]
     train = [tensor[:n].to(device) for tensor in (data.source, data.target_in, data.target_out)]
@@ -299,13 +361,9 @@ def train_run(config: dict, data: Corpus, checkpoint: Path | None = None, progre
 
         batches = tqdm(batches, total=config["steps"] - first, desc=f"d_model {config['d_model']}, n {n}", leave=False)
     for step, rows in batches:
-        with torch.autocast(device.type, dtype=precision, enabled=precision is not None):
-            logits = model(train[0][rows], train[1][rows])
-        loss = translation_loss(logits.float(), train[2][rows], config["label_smoothing"])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
+        _train_step(model, optimizer, scheduler, [tensor[rows] for tensor in train], precision,
+                    config["label_smoothing"])
+        job_progress.note(step + 1, config["steps"], "step")  # for a sweep waiting on this job in another process
         if step + 1 in eval_steps:
             train_loss, _ = evaluate(model, *train)
             test_loss, test_accuracy = evaluate(model, *test)

@@ -12,6 +12,7 @@ corrupts the same labels at every width and every n_train, so the runs of one cu
 from __future__ import annotations
 
 import functools
+import operator
 from dataclasses import asdict, dataclass
 from itertools import product
 from pathlib import Path
@@ -24,23 +25,27 @@ from ddd_utils.blas import spare_one_core
 from ddd_utils.data.digits import digits
 from ddd_utils.data.noise import NOISE_KINDS, corrupt_labels
 from ddd_utils.data.subsets import nested_stratified_order
+from ddd_utils.gpu_estimate import H200, Estimate, GpuCosts, train_many_estimate
 from ddd_utils.models import build_model, count_parameters
 from ddd_utils.sweep import shared_settings
-from ddd_utils.train import OPTIMIZERS, Recipe, TrainData, train_width_sweep
+from ddd_utils.train import OPTIMIZERS, Recipe, TrainData, log_spaced_epochs, train_width_sweep
 
 NUM_CLASSES = 10
-DATASETS = ("cifar10", "digits", "mnist1d")
+# MNIST-1D datasets: Greydanus's 4,000 training sequences, or 16,000 from a larger run of the generator (thresholds
+# at larger widths: the 1-D ResNet18 of chapter 5); each with `test_size` test sequences from the same run.
+MNIST1D_POOLS = {"mnist1d": 4000, "mnist1d_16k": 16000}
+DATASETS = ("cifar10", "digits", *MNIST1D_POOLS)
 VISION_MODELS = ("cnn5", "strided_cnn", "resnet18")
 DIGITS_TEST_SIZE = 497  # scikit-learn's 1,797 digits: 1,300 to train on, 497 held out (class-balanced)
 SUBSET_SEED = 0  # the order of the nested training subsets: one fixed order, shared by every run
-POOL_SIZES = {"cifar10": 50000, "digits": 1797 - DIGITS_TEST_SIZE, "mnist1d": 4000}  # training images available
+POOL_SIZES = {"cifar10": 50000, "digits": 1797 - DIGITS_TEST_SIZE, **MNIST1D_POOLS}  # training images available
 MNIST1D_TEST_SIZE = 1000  # the published split's test sequences; Greydanus's double-descent notebook makes 12,000
-INPUT_SHAPES = {"cifar10": (3, 32, 32), "digits": (1, 8, 8), "mnist1d": (40,)}  # one example, no batch dimension
+INPUT_SHAPES = {"cifar10": (3, 32, 32), "digits": (1, 8, 8)} | {name: (40,) for name in MNIST1D_POOLS}  # one example
 
 
 @dataclass(frozen=True)
 class VisionSweepConfig:
-    dataset: str = "cifar10"           # "cifar10" (GPU), "digits" or "mnist1d" (offline CPU stand-ins)
+    dataset: str = "cifar10"           # "cifar10" (GPU), "digits", "mnist1d" or "mnist1d_16k" (offline CPU stand-ins)
     models: tuple[str, ...] = ("cnn5",)  # "cnn5" and/or "resnet18" (width k: k, 2k, 4k, 8k channels; 1-D on
     #                                      MNIST-1D), or
     #                                      "strided_cnn" (MNIST-1D only; width: channels of each of its 3 layers)
@@ -57,7 +62,7 @@ class VisionSweepConfig:
     batch_size: int = 128              # images per step
     augment: bool = True               # random crop (4-pixel padding) and horizontal flip (2-D images only)
     eval_count: int = 30               # log-spaced epochs at which the history is recorded (the heatmap's columns)
-    test_size: int = MNIST1D_TEST_SIZE  # MNIST-1D only: test sequences generated beside the 4,000 training ones
+    test_size: int = MNIST1D_TEST_SIZE  # MNIST-1D only: test sequences generated beside the training ones
     checkpoint_every: int = 100        # epochs between checkpoints of an unfinished job
     data_root: str = "data"            # where CIFAR-10 is read from (and downloaded to, when missing)
 
@@ -66,19 +71,19 @@ class VisionSweepConfig:
             raise ValueError(f"dataset must be one of {DATASETS}; got {self.dataset!r}")
         if not self.models or any(model not in VISION_MODELS for model in self.models):
             raise ValueError(f"models must be a non-empty tuple of {VISION_MODELS}; got {self.models!r}")
-        if "strided_cnn" in self.models and self.dataset != "mnist1d":
-            raise ValueError("strided_cnn is Greydanus's 1-D network: it needs dataset 'mnist1d'")
+        if "strided_cnn" in self.models and self.dataset not in MNIST1D_POOLS:
+            raise ValueError(f"strided_cnn is Greydanus's 1-D network: it needs a dataset of {tuple(MNIST1D_POOLS)}")
         if self.noise_kind not in NOISE_KINDS:
             raise ValueError(f"noise_kind must be one of {NOISE_KINDS}; got {self.noise_kind!r}")
-        if self.test_size != MNIST1D_TEST_SIZE and self.dataset != "mnist1d":
-            raise ValueError(f"test_size can be changed for dataset 'mnist1d' only (the {self.dataset} test set is "
-                             f"fixed); got {self.test_size!r}")
+        if self.test_size != MNIST1D_TEST_SIZE and self.dataset not in MNIST1D_POOLS:
+            raise ValueError(f"test_size can be changed for the datasets {tuple(MNIST1D_POOLS)} only (the "
+                             f"{self.dataset} test set is fixed); got {self.test_size!r}")
         check_positive_int("test_size", self.test_size, minimum=NUM_CLASSES)
         if self.test_size % NUM_CLASSES:
             raise ValueError(f"test_size must be a multiple of {NUM_CLASSES} (MNIST-1D makes as many of each digit); "
                              f"got {self.test_size!r}")
         check_nonnegative("momentum", self.momentum)
-        if self.augment and self.dataset == "mnist1d":
+        if self.augment and self.dataset in MNIST1D_POOLS:
             raise ValueError("augment crops and flips images; set augment=False for the 1-D MNIST-1D signals")
         for name in ("widths", "noises", "n_trains", "seeds"):
             if not getattr(self, name):
@@ -147,7 +152,8 @@ PRESETS = {
 PRESET_TIMES = {
     "smoke": "a few seconds on 2 CPU cores",
     "cpu": "about 9 min on 2 CPU cores (8.8 min of training in the chapter); seconds once its runs are on disk",
-    "full": "unmeasured (no GPU was available to measure it on); a Colab T4: unmeasured",
+    "full": ("estimated 8.0 min on one H200 from kernels and FLOPs counted on the CPU (python -m ddd_utils "
+             "estimate vision_sweep); unmeasured on a GPU"),
     "paper": "unmeasured: days on one GPU (4,000 epochs of 2 x 64 widths x 3 noises, plus 3 more training sizes)",
 }
 
@@ -169,7 +175,7 @@ def _pool(dataset: str, data_root: str, test_size: int = MNIST1D_TEST_SIZE
           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(training images in nested class-balanced order, their labels, test images, test labels) as float32 arrays,
     images standardised with the training set's statistics: (N, C, H, W) for images, (N, L) for MNIST-1D, whose
-    4,000 training sequences come with `test_size` test sequences from the same generator run."""
+    training sequences (MNIST1D_POOLS) come with `test_size` test sequences from the same generator run."""
     if dataset == "cifar10":
         from ddd_utils.data.vision import CIFAR10_MEAN, CIFAR10_STD, load_cifar10, to_tensor_dataset
 
@@ -188,10 +194,11 @@ def _pool(dataset: str, data_root: str, test_size: int = MNIST1D_TEST_SIZE
     else:
         from ddd_utils.data.mnist1d import make_mnist1d
 
-        total = POOL_SIZES["mnist1d"] + test_size  # Greydanus's larger test set: 16,000 made, a quarter to train
-        data = make_mnist1d(num_samples=total, train_split=POOL_SIZES["mnist1d"] / total)
-        if len(data["y_train"]) != POOL_SIZES["mnist1d"]:
-            raise ValueError(f"test_size {test_size} does not split MNIST-1D into 4,000 training sequences")
+        pool = MNIST1D_POOLS[dataset]
+        total = pool + test_size  # Greydanus's larger test set: 16,000 made, a quarter to train
+        data = make_mnist1d(num_samples=total, train_split=pool / total)
+        if len(data["y_train"]) != pool:
+            raise ValueError(f"test_size {test_size} does not split MNIST-1D into {pool:,} training sequences")
         x, y, x_test, y_test = data["x_train"], data["y_train"], data["x_test"], data["y_test"]
     order = nested_stratified_order(y, seed=SUBSET_SEED)
     as_float = functools.partial(np.ascontiguousarray, dtype=np.float32)
@@ -245,6 +252,31 @@ _JOB_FIELDS = ("dataset", "noise_kind", "epochs", "optimizer", "lr", "momentum",
                "checkpoint_every", "data_root", "test_size")
 
 
+def _recipe(shared: dict) -> Recipe:
+    """The sweep's training recipe, from a run's (or the config's) settings."""
+    return Recipe(optimizer=shared["optimizer"], lr=shared["lr"], momentum=shared["momentum"],
+                  batch_size=shared["batch_size"], epochs=shared["epochs"], augment=shared["augment"])
+
+
+TEST_SIZES = {"cifar10": 10000, "digits": DIGITS_TEST_SIZE}  # MNIST-1D's is the config's test_size
+
+
+def gpu_estimate(config: VisionSweepConfig, costs: GpuCosts = H200) -> Estimate:
+    """Estimated time of the whole sweep as one in-process job on a GPU (`ddd_utils.gpu_estimate`): each
+    training-set size one `train_many` group, as `run` trains them."""
+    runs, shape = run_configs(config), INPUT_SHAPES[config.dataset]
+    n_test = TEST_SIZES.get(config.dataset, config.test_size)
+    evaluations = len(log_spaced_epochs(config.epochs, config.eval_count))
+    estimates = []
+    for n_train in sorted({run["n_train"] for run in runs}):
+        with torch.device("meta"):
+            models = [build_model(run["model"], run["width"], shape, NUM_CLASSES) for run in runs
+                      if run["n_train"] == n_train]
+        estimates.append(train_many_estimate(models, shape, n_train, n_test, _recipe(asdict(config)), evaluations,
+                                             costs, f"{len(models)} networks on {n_train:,} examples"))
+    return functools.reduce(operator.add, estimates)
+
+
 @spare_one_core
 def run(job: list[dict], checkpoint: Path | None = None, progress: bool = False) -> list[dict]:
     """Train a job's runs, each training-set size as one `train_many` group (models of one width stack), resuming
@@ -252,8 +284,7 @@ def run(job: list[dict], checkpoint: Path | None = None, progress: bool = False)
     there is one; `progress` shows a bar per epoch."""
     shared = shared_settings(job, _JOB_FIELDS)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    recipe = Recipe(optimizer=shared["optimizer"], lr=shared["lr"], momentum=shared["momentum"],
-                    batch_size=shared["batch_size"], epochs=shared["epochs"], augment=shared["augment"])
+    recipe = _recipe(shared)
     histories: list[dict | None] = [None] * len(job)
     for n_train in sorted({config["n_train"] for config in job}):
         members = [i for i, config in enumerate(job) if config["n_train"] == n_train]

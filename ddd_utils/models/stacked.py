@@ -150,10 +150,11 @@ class Single(nn.Module):
 
 
 STACKED = {MLP: StackedMLP, CNN5: StackedConvNet, StridedCNN: StackedConvNet}
-# Stack CNN5s up to this width; wider ones train side by side, unstacked (still in one step with their job). Measured
-# on an H200 with `benchmarks/cnn5_sweep.py --stacking` (eight models, eager steps): stacking was 3.06x faster at
-# k = 4, 2.31x at k = 16 and 1.12x at k = 64. With CUDA-graphed steps grouped convolutions were reported slower than
-# separate ones at k = 64 (issue 10's measurements): measure again there before raising this.
+# Stack CNN5s up to this width; wider ones train side by side, unstacked (still in one step with their job). 64 is
+# the widest CNN5 of any preset, so today every CNN5 stacks. Measured on an H200 with `benchmarks/cnn5_sweep.py
+# --stacking` (eight models, eager steps): stacking was 3.06x faster at k = 4, 2.31x at k = 16 and 1.12x at k = 64;
+# graphed steps at k = 64 are unmeasured (an earlier report had grouped convolutions slower there): run that
+# benchmark on a GPU before lowering it. A test trains the unstacked branch against the stacked one.
 CNN5_STACK_UP_TO = 64
 
 
