@@ -41,6 +41,7 @@ SUBSET_SEED = 0  # the order of the nested training subsets: one fixed order, sh
 POOL_SIZES = {"cifar10": 50000, "digits": 1797 - DIGITS_TEST_SIZE, **MNIST1D_POOLS}  # training images available
 MNIST1D_TEST_SIZE = 1000  # the published split's test sequences; Greydanus's double-descent notebook makes 12,000
 INPUT_SHAPES = {"cifar10": (3, 32, 32), "digits": (1, 8, 8)} | {name: (40,) for name in MNIST1D_POOLS}  # one example
+TEST_SIZES = {"cifar10": 10000, "digits": DIGITS_TEST_SIZE}  # MNIST-1D's is the config's test_size
 
 
 @dataclass(frozen=True)
@@ -256,9 +257,6 @@ def _recipe(shared: dict) -> Recipe:
     """The sweep's training recipe, from a run's (or the config's) settings."""
     return Recipe(optimizer=shared["optimizer"], lr=shared["lr"], momentum=shared["momentum"],
                   batch_size=shared["batch_size"], epochs=shared["epochs"], augment=shared["augment"])
-
-
-TEST_SIZES = {"cifar10": 10000, "digits": DIGITS_TEST_SIZE}  # MNIST-1D's is the config's test_size
 
 
 def gpu_estimate(config: VisionSweepConfig, costs: GpuCosts = H200) -> Estimate:
