@@ -160,17 +160,23 @@ def sample_wise_gap(small: dict, large: dict, name: str = "test_error") -> dict[
     return {"widths": small["widths"], "gap": gap, "se": se, "hurts": gap > 2 * se}
 
 
-def sample_wise_lines(gap: dict, sizes: tuple[int, int]) -> list[str]:
+def sample_wise_lines(gap: dict, sizes: tuple[int, int], knob: str = "channels") -> list[str]:
     """Two lines on `sample_wise_gap`: the widths where more data hurts (gap +- its standard error, in points),
-    and the width where the larger set comes closest to (or furthest above) the smaller one."""
+    and the width (`knob`: "channels", or "k" for a ResNet) where the larger set comes closest to (or furthest
+    above) the smaller one."""
     small_n, large_n = sizes
     hurts = [f"{w} (+{100 * g:.1f} +- {100 * s:.1f})" for w, g, s, h in
              zip(gap["widths"], gap["gap"], gap["se"], gap["hurts"], strict=True) if h]
     closest = int(np.argmax(gap["gap"]))
     return ["more data hurts, in points (the gap +- its standard error over seeds), at: "
             + (", ".join(hurts) if hurts else "no width"),
-            f"where the curves come closest, {gap['widths'][closest]} channels: n = {large_n:,} minus n = "
+            f"where the curves come closest, {width_text(knob, gap['widths'][closest])}: n = {large_n:,} minus n = "
             f"{small_n:,} is {100 * gap['gap'][closest]:+.1f} +- {100 * gap['se'][closest]:.1f} points"]
+
+
+def width_text(knob: str, width) -> str:
+    """A width in words: '32 channels', or 'k = 10' for a knob named by a letter."""
+    return f"{knob} = {width}" if len(knob) == 1 else f"{width} {knob}"
 
 
 def loss_gap_lines(gap: dict, sizes: tuple[int, int], knob: str = "d_model") -> list[str]:

@@ -1,6 +1,6 @@
 """The documented search for sample-wise double descent on the CPU (chapter 5): Greydanus's MNIST-1D CNN with more
 label noise and training sets closer in size than the shipped run's 15% at 1,000 and 4,000 sequences, so that the
-peak might outgrow what the extra data gains.
+peak might outgrow what the extra data gains; and the 1-D ResNet18 at 8,000 and 16,000 sequences.
 
 Usage: python scripts/samplewise_search.py OUT   (resumable: finished runs are read back from OUT)
 Prints, per setting, the widths where the larger set's mean test error is higher than the smaller set's by more
@@ -20,6 +20,11 @@ from ddd_utils.experiments.vision_sweep import VisionSweepConfig
 BASE = dataclasses.replace(mnist1d_cnn.PRESETS["paper"], seeds=(0, 1), eval_count=20)
 SETTINGS = {  # name -> changes to BASE
     "noise-0.3-n-4000-vs-2000": dict(noises=(0.3,), n_trains=(4000, 2000), widths=(12, 20, 24, 32, 56)),
+    # Chapter 5's 1-D ResNet18 on mnist1d_16k (its 16,000-sequence runs are resnet_sweep.py's), against 8,000 of
+    # the same sequences, around the larger set's peak at k = 8.
+    "resnet18-16k-n-16000-vs-8000": dict(models=("resnet18",), dataset="mnist1d_16k", noises=(0.15,),
+                                         n_trains=(16000, 8000), widths=(4, 5, 6, 8, 10, 12), seeds=(0, 1, 2),
+                                         epochs=50),
 }
 
 

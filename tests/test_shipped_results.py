@@ -157,7 +157,9 @@ def test_chapter_5_samplewise_search_is_its_script_run_with_provenance(samplewis
 
 def test_chapter_5_samplewise_search_more_noise_a_taller_peak_and_still_more_data_helps_everywhere(cnn, samplewise):
     published = sweep_curves.modelwise_peak(_curves(cnn, 4000))
-    for setting in samplewise["settings"].values():
+    for name, setting in samplewise["settings"].items():
+        if "resnet" in name:
+            continue  # the ResNet's setting: the next test
         noise, (large_n, small_n) = max(setting["config"]["noises"]), setting["config"]["n_trains"]
         large, small = (sweep_curves.final_curves(sweep_curves.select(setting["runs"], n_train=n), noise)
                         for n in (large_n, small_n))
@@ -171,6 +173,25 @@ def test_chapter_5_samplewise_search_more_noise_a_taller_peak_and_still_more_dat
         assert thresholds[0] < thresholds[1]  # "reaches its threshold at a smaller width"
         past = small["test_error"].mean(axis=0)[widths >= thresholds[0]]
         assert past.max() - past.min() < 0.03  # "then stays nearly flat, with no second descent inside this range"
+
+
+def test_chapter_5_samplewise_the_resnet_on_16000_sequences_is_worse_than_on_8000_past_its_peak(samplewise):
+    setting = samplewise["settings"]["resnet18-16k-n-16000-vs-8000"]
+    large, small = (sweep_curves.final_curves(sweep_curves.select(setting["runs"], n_train=n), 0.15)
+                    for n in (16000, 8000))
+    gap = sweep_curves.sample_wise_gap(small, large)
+    assert list(gap["widths"][gap["hurts"]]) == [10, 12]  # "shaded at k = 10 and 12", beyond 2 SE
+    at_10 = list(gap["widths"]).index(10)
+    assert 0.015 < gap["gap"][at_10] < 0.02  # "by 1.8 points at k = 10", short of the 2 points the issue asks
+    assert np.all(large["test_error"][:, at_10] > small["test_error"][:, at_10].max())  # every seed
+    assert np.all(gap["gap"][gap["widths"] <= 8] < 0)  # "up to k = 8 more data helps"
+    thresholds = [sweep_curves.interpolation_width(c["widths"], c["train_error"], eps=0.01) for c in (small, large)]
+    assert thresholds == [8, 12]  # "train error under 1% from k = 8 with 8,000 and from k = 12 with 16,000"
+    peaks = [sweep_curves.modelwise_peak(c).peak_width for c in (small, large)]
+    assert peaks == [6, 8]  # "its own peak (k = 6 for 8,000 sequences, k = 8 for 16,000)"
+    for curves, peak in zip((small, large), peaks, strict=True):  # "between ... 10% and ... 1%"
+        assert (sweep_curves.interpolation_width(curves["widths"], curves["train_error"], eps=0.1) <= peak
+                <= sweep_curves.interpolation_width(curves["widths"], curves["train_error"], eps=0.01))
 
 
 @pytest.fixture(scope="module")
