@@ -182,7 +182,7 @@ def test_chapter_5_samplewise_the_resnet_on_16000_sequences_is_worse_than_on_800
     gap = sweep_curves.sample_wise_gap(small, large)
     assert list(gap["widths"][gap["hurts"]]) == [10, 12]  # "shaded at k = 10 and 12", beyond 2 SE
     at_10 = list(gap["widths"]).index(10)
-    assert 0.015 < gap["gap"][at_10] < 0.02  # "by 1.8 points at k = 10", short of the 2 points the issue asks
+    assert gap["gap"][at_10] == gap["gap"].max() > 0.015  # "most at k = 10", short of the 2 points the issue asks
     assert np.all(large["test_error"][:, at_10] > small["test_error"][:, at_10].max())  # every seed
     assert np.all(gap["gap"][gap["widths"] <= 8] < 0)  # "up to k = 8 more data helps"
     thresholds = [sweep_curves.interpolation_width(c["widths"], c["train_error"], eps=0.01) for c in (small, large)]
