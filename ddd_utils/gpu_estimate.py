@@ -10,6 +10,7 @@ Python `eager_kernel_s`; the step's FLOPs (torch's FlopCounterMode) run at `trai
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode, conv_flop_count
 
 from ddd_utils.models.stacked import stack_models
-from ddd_utils.steps import Steps, epoch_table
+from ddd_utils.steps import Steps, autocast_dtype, epoch_table
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,7 @@ def train_many_estimate(models: Sequence[torch.nn.Module], input_shape: tuple[in
 
 
 def minutes_text(estimate: Estimate, costs: GpuCosts) -> str:
-    """'about N min on <GPU> (estimated: <basis>)'."""
+    """'about N min on <GPU> (estimated, unmeasured: <basis>)'."""
     return f"about {estimate.seconds / 60:.1f} min on {costs.name} (estimated, unmeasured: {estimate.basis})"
 
 
@@ -199,9 +200,8 @@ def costs_here() -> GpuCosts | None:
     if gpu is None:
         return None
     name, capability = gpu
-    like = H200 if capability >= (8, 0) else T4
-    return GpuCosts(f"this {name} (with {like.name}'s costs)", like.bf16, like.kernel_s, like.eager_kernel_s,
-                    like.train_flops, like.eval_flops)
+    like = H200 if autocast_dtype(capability) is not None else T4  # the engine's own bf16 rule
+    return dataclasses.replace(like, name=f"this {name} (with {like.name}'s costs)")
 
 
 def expected_time(module, preset: str, config) -> str:

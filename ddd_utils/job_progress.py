@@ -6,10 +6,11 @@ its epochs (or steps) while they train instead of a runs bar that sits at zero.
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from ddd_utils.files import write_atomically
 
 WRITE_EVERY_S = 2.0  # a job rewrites its file at most this often (full-batch runs take thousands of epochs a minute)
 SUFFIX = ".progress"
@@ -32,13 +33,13 @@ def note(done: int, total: int, unit: str = "epoch") -> None:
     """Training has finished `done` of `total` epochs (or steps) of its current group; a no-op outside
     `reported_to`. The last one is always written; the others at most every WRITE_EVERY_S seconds."""
     path = _reporter.get("path")
+    if path is None:
+        return
     now = time.monotonic()
-    if path is None or (done < total and now - _reporter["written"] < WRITE_EVERY_S):
+    if done < total and now - _reporter["written"] < WRITE_EVERY_S:
         return
     _reporter["written"] = now
-    partial = path.with_name(f"{path.name}.tmp")
-    partial.write_text(f"{unit} {done}/{total}")
-    os.replace(partial, path)
+    write_atomically(path, lambda file: file.write(f"{unit} {done}/{total}"))
 
 
 def summary(folder: Path) -> str:
