@@ -20,8 +20,9 @@ import functools
 import torch
 from timing import synchronized_seconds
 
+from ddd_utils.engine.recipe import Recipe, TrainData
+from ddd_utils.engine.training import train, train_many
 from ddd_utils.models import build_model, stacked
-from ddd_utils.train import Recipe, TrainData, train, train_many
 
 
 def synthetic_images(n: int, device: torch.device) -> TrainData:

@@ -1,7 +1,7 @@
 """Latency of the chapters' explorers: what a reader waits for after moving one slider.
 
 A move recomputes the state, updates the view's artists in place and renders the PNG the image widget shows
-(`widgets.LiveImage`: the content over a saved frame, the frame redrawn only when limits or ticks change). Two
+(`explorer_core.LiveImage`: the content over a saved frame, the frame redrawn only when limits or ticks change). Two
 kinds of move per slider, each starting from caches that hold only what the previous setting computed:
 
 - a *drag*: the slider dragged step by step from the start (ipywidgets sends every intermediate value), timed per
@@ -33,25 +33,30 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from ddd_utils import widgets  # noqa: E402
-from ddd_utils.prefetch import Prefetcher  # noqa: E402
+from ddd_utils.notebook.explorers import core as explorer_core  # noqa: E402
+from ddd_utils.notebook.explorers import linear as linear_explorers
+from ddd_utils.notebook.explorers import polynomial as polynomial_explorers
+from ddd_utils.notebook.explorers import random_features as random_features_explorers
+from ddd_utils.notebook.prefetch import Prefetcher  # noqa: E402
 
 # Per explorer: its state function, view, caches, warm-up tasks, a starting setting and, per slider, the eight
 # values a drag passes through (the last is also the jump's target).
 EXPLORERS = {
-    "chapter 1, polynomial": (widgets.polynomial_state, widgets.PolynomialView, (widgets._polynomial_errors,),
-                              widgets.polynomial_neighbours,
+    "chapter 1, polynomial": (polynomial_explorers.polynomial_state, polynomial_explorers.PolynomialView,
+                              (polynomial_explorers._polynomial_errors,), polynomial_explorers.polynomial_neighbours,
                               {"n": 16, "noise": 0.1, "num_features": 64},
                               {"n": range(17, 25), "noise": np.round(np.arange(0.11, 0.19, 0.01), 2),
                                "num_features": range(63, 55, -1)}),
-    "chapter 2, linear regression": (widgets.linear_state, widgets.LinearView,
-                                     (widgets._linear_samplewise, widgets._linear_modelwise),
-                                     widgets.linear_neighbours,
+    "chapter 2, linear regression": (linear_explorers.linear_state, linear_explorers.LinearView,
+                                     (linear_explorers._linear_samplewise, linear_explorers._linear_modelwise),
+                                     linear_explorers.linear_neighbours,
                                      {"n": 50, "p": 50, "noise": 0.25},
                                      {"n": range(49, 41, -1), "p": range(51, 59),
                                       "noise": np.round(np.arange(0.3, 0.7, 0.05), 2)}),
-    "chapter 3, random features": (widgets.random_features_state, widgets.RandomFeaturesView,
-                                   (widgets._random_features_curve,), widgets.random_features_neighbours,
+    "chapter 3, random features": (random_features_explorers.random_features_state,
+                                   random_features_explorers.RandomFeaturesView,
+                                   (random_features_explorers._random_features_curve,),
+                                   random_features_explorers.random_features_neighbours,
                                    {"num_features": 100, "noise": 0.1, "n": 100},
                                    {"num_features": range(101, 109), "noise": np.round(np.arange(0.15, 0.5, 0.05), 2),
                                     "n": range(90, 10, -10)}),
@@ -68,7 +73,7 @@ def clear(caches) -> None:
         cache.cache_clear()
 
 
-def drag(live: widgets.LiveImage, state_of, caches, start: dict, slider: str, values) -> tuple[list[float], int]:
+def drag(live: explorer_core.LiveImage, state_of, caches, start: dict, slider: str, values) -> tuple[list[float], int]:
     """Seconds per step of a drag through `values`, each step from caches holding only the previous setting's
     results; and how many steps redrew the frame."""
     live.png(state_of(**start))
@@ -84,7 +89,7 @@ def drag(live: widgets.LiveImage, state_of, caches, start: dict, slider: str, va
     return seconds, live.frame_draws - frames
 
 
-def jump(live: widgets.LiveImage, state_of, caches, start: dict, setting: dict) -> float:
+def jump(live: explorer_core.LiveImage, state_of, caches, start: dict, setting: dict) -> float:
     """Seconds for one jump from `start` to `setting`: what the start needed is cached, what the new setting needs
     is not; then recompute, update, render."""
     clear(caches)
@@ -100,7 +105,8 @@ def jump_with_new_figure(view_class, state_of, caches, start: dict, setting: dic
     clear(caches)
     state_of(**start)
     start_time = time.perf_counter()
-    view_class(state_of(**setting), managed=False).fig.savefig(io.BytesIO(), format="png", dpi=widgets.EXPLORER_DPI)
+    view_class(state_of(**setting), managed=False).fig.savefig(io.BytesIO(), format="png",
+                                                               dpi=explorer_core.EXPLORER_DPI)
     return time.perf_counter() - start_time
 
 
@@ -114,7 +120,7 @@ def warm_up(state_of, caches, neighbours, start: dict) -> float:
     return time.perf_counter() - start_time
 
 
-def warm_drag(live: widgets.LiveImage, state_of, start: dict, slider: str, values) -> list[float]:
+def warm_drag(live: explorer_core.LiveImage, state_of, start: dict, slider: str, values) -> list[float]:
     """Seconds per step of a drag through `values` with the caches the warm-up filled."""
     live.png(state_of(**start))
     seconds = []
@@ -125,15 +131,15 @@ def warm_drag(live: widgets.LiveImage, state_of, start: dict, slider: str, value
     return seconds
 
 
-def paced_drag(live: widgets.LiveImage, state_of, caches, neighbours, start: dict, slider: str, values,
+def paced_drag(live: explorer_core.LiveImage, state_of, caches, neighbours, start: dict, slider: str, values,
                pause: float) -> list[float]:
     """Seconds per step of a drag from cold caches with the explorer's background warm-up running, `pause` seconds
-    between the display and the first move and between moves (as `widgets.explorer` does it: the settings nearest
+    between the display and the first move and between moves (as `explorer_core.explorer` does it: the settings nearest
     the start warmed at display, the warm-up restarted after each move)."""
     clear(caches)
     live.png(state_of(**start))
     prefetcher, seconds = Prefetcher(), []
-    prefetcher.replace(neighbours(**start)[:widgets.WARM_AT_DISPLAY])
+    prefetcher.replace(neighbours(**start)[:explorer_core.WARM_AT_DISPLAY])
     time.sleep(pause)
     for value in values:
         setting = {**start, slider: plain(value)}
@@ -171,12 +177,12 @@ def main() -> None:
             values = list(values)
             steps, redraws = [], 0
             for _ in range(args.repeats):
-                live = widgets.LiveImage(view_class(state_of(**start), managed=False))
+                live = explorer_core.LiveImage(view_class(state_of(**start), managed=False))
                 seconds, frames = drag(live, state_of, caches, start, slider, values)
                 steps += seconds
                 redraws += frames
             target = {**start, slider: plain(values[-1])}
-            live = widgets.LiveImage(view_class(state_of(**start), managed=False))
+            live = explorer_core.LiveImage(view_class(state_of(**start), managed=False))
             ours = float(np.median([jump(live, state_of, caches, start, target) for _ in range(args.repeats)]))
             baseline = float(np.median([jump_with_new_figure(view_class, state_of, caches, start, target)
                                         for _ in range(args.repeats)]))
@@ -190,11 +196,11 @@ def main() -> None:
         for slider, values in drags.items():
             steps = []
             for _ in range(args.repeats):
-                steps += warm_drag(widgets.LiveImage(view_class(state_of(**start), managed=False)), state_of, start,
-                                   slider, list(values))
+                live = explorer_core.LiveImage(view_class(state_of(**start), managed=False))
+                steps += warm_drag(live, state_of, start, slider, list(values))
             paced = []
             for _ in range(args.repeats):
-                paced += paced_drag(widgets.LiveImage(view_class(state_of(**start), managed=False)), state_of,
+                paced += paced_drag(explorer_core.LiveImage(view_class(state_of(**start), managed=False)), state_of,
                                     caches, neighbours, start, slider, list(values), args.pause)
             print(f"  after it, {slider}: {np.median(steps) * 1e3:.0f} ms per drag step; paced drag from cold "
                   f"caches ({args.pause:g} s between display and moves, warm-up in the background): median "

@@ -1,4 +1,4 @@
-"""Benchmark: `ddd_utils.linear.min_norm_sweep` against per-p numpy.linalg.pinv and per-p numpy.linalg.lstsq.
+"""Benchmark: `ddd_utils.linear.solvers.min_norm_sweep` against per-p numpy.linalg.pinv and per-p numpy.linalg.lstsq.
 
 For n = 1000 and 2000 Gaussian samples and p from n/20 up to 2n (p = n - 1, n, n + 1 included), all three compute
 the test MSE of the minimum-norm fit on the first p columns. Prints each time, the ratios, and the largest relative
@@ -14,7 +14,7 @@ import argparse
 import numpy as np
 from timing import median_time
 
-from ddd_utils.linear import min_norm_sweep
+from ddd_utils.linear.solvers import min_norm_sweep
 
 
 def per_p(solve, X, y, X_test, y_test, ps) -> np.ndarray:

@@ -21,9 +21,10 @@ import torch.nn.functional as F
 from timing import median_time
 from torch.utils.data import DataLoader, TensorDataset
 
+from ddd_utils.engine.evaluation import evaluate
+from ddd_utils.engine.recipe import Recipe
 from ddd_utils.experiments import mnist1d_sweep
 from ddd_utils.models import build_model
-from ddd_utils.train import Recipe, evaluate
 
 
 def plain_recipe(model: torch.nn.Module, data, recipe: Recipe, seed: int) -> float:

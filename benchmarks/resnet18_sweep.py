@@ -1,4 +1,5 @@
-"""Benchmark: steady-state epochs of a ResNet18-k width sweep with ddd_utils.train against a plain per-width loop.
+"""Benchmark: steady-state epochs of a ResNet18-k width sweep with ddd_utils.engine.training against a plain per-width
+loop.
 
 ddd_utils keeps the data on the device, draws batches by index, and on a GPU replays each step from a CUDA graph
 under bf16 autocast with channels_last weights; the plain loop is what most notebooks do: a DataLoader over CPU
@@ -27,9 +28,10 @@ import torch.nn.functional as F
 from timing import synchronized_seconds
 from torch.utils.data import DataLoader, TensorDataset
 
-from ddd_utils import train as engine
+from ddd_utils.engine import training as engine
+from ddd_utils.engine.recipe import RECIPES, Recipe, TrainData
+from ddd_utils.engine.training import train
 from ddd_utils.models import build_model
-from ddd_utils.train import RECIPES, Recipe, TrainData, train
 
 # Dense bf16 tensor-core peaks in TFLOP/s, from NVIDIA's data sheets; the first name contained in the device's wins.
 PEAK_BF16_TFLOPS = {"H100 PCIe": 756.0, "H100 NVL": 835.0, "H100": 989.4, "H200": 989.4, "A100": 312.0,
@@ -72,8 +74,8 @@ def _plain_epoch(model: torch.nn.Module, loader: DataLoader, optimizer: torch.op
 
 def engine_epochs(model: torch.nn.Module, data: TrainData, recipe: Recipe, device: torch.device, epochs: int
                   ) -> list[float]:
-    """ddd_utils.train for `epochs` epochs without evaluations (batches by index on the device; bf16 autocast and
-    channels_last on a GPU); the seconds of each epoch's steps, clocked around the engine's per-epoch function."""
+    """ddd_utils.engine.training for `epochs` epochs without evaluations (batches by index on the device; bf16 autocast
+    and channels_last on a GPU); the seconds of each epoch's steps, clocked around the engine's per-epoch function."""
     seconds, one_epoch = [], engine._train_one_epoch
 
     def timed_epoch(*args) -> None:

@@ -16,12 +16,12 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from ddd_utils.chapter_times import chapter_lines
+from ddd_utils.engine.gpu_estimate import GPUS
+from ddd_utils.engine.provenance import provenance
+from ddd_utils.engine.sweep import EXECUTORS, JobResources, run_sweep
 from ddd_utils.experiments import grokking, mnist1d_cnn, mnist1d_sweep, translation_sweep, vision_sweep
-from ddd_utils.gpu_estimate import GPUS
-from ddd_utils.presets import PRESETS, resolve_preset
-from ddd_utils.provenance import provenance
-from ddd_utils.sweep import EXECUTORS, JobResources, run_sweep
+from ddd_utils.notebook.chapter_times import chapter_lines
+from ddd_utils.notebook.presets import PRESETS, resolve_preset
 
 # Experiments that run as sweeps of independent trainings: name -> module with PRESETS, PRESET_TIMES, run_configs()
 # and run().
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: {module.__doc__.strip().splitlines()[0]}")
             for preset, config in module.PRESETS.items():
                 print(f"  --preset {preset}: {len(module.run_configs(config))} runs; {module.PRESET_TIMES[preset]}")
-        print("chapter pages (papermill on 2 CPU cores, one at a time; ddd_utils/chapter_times.py):")
+        print("chapter pages (papermill on 2 CPU cores, one at a time; ddd_utils/notebook/chapter_times.py):")
         print("\n".join(chapter_lines()))
         return 0
     module = SWEEPS[args.experiment]

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Build the book into _build/html: install requirements.txt into .venv, run every chapter, render HTML.
 # Each chapter resolves PRESET = "auto" itself (DDD_PRESET if set; else `full` only for the GPU chapters on a large
-# GPU, `cpu` everywhere else: see ddd_utils/presets.py); extra arguments go to `jupyter-book build`.
+# GPU, `cpu` everywhere else: see ddd_utils/notebook/presets.py); extra arguments go to `jupyter-book build`.
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
-resolve='import sys; from ddd_utils.presets import resolve_preset; print(resolve_preset("auto", sys.argv[1] == "gpu"))'
+resolve='import sys; from ddd_utils.notebook.presets import resolve_preset; print(resolve_preset("auto", sys.argv[1] == "gpu"))'
 cpu_preset=$(python -c "$resolve" cpu)
 gpu_preset=$(python -c "$resolve" gpu)
 presets="$cpu_preset/$gpu_preset"  # what the CPU chapters and the GPU chapters run

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 
-from ddd_utils.curves import bump_text, late_bump
+from ddd_utils.analysis.curves import bump_text, late_bump
 from ddd_utils.experiments import mnist1d_cnn
 
 BASE = dataclasses.replace(mnist1d_cnn.PRESETS["paper"], widths=(10, 24, 64), n_trains=(1000,), seeds=(0,),

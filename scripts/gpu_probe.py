@@ -44,14 +44,15 @@ except ImportError:  # the experiment modules import it at their top; without it
     sys.modules["mnist1d"] = types.ModuleType("mnist1d")
     sys.modules["mnist1d.data"] = sys.modules["mnist1d"].data = types.ModuleType("mnist1d.data")
 
-from ddd_utils import checkpoints  # noqa: E402
 from ddd_utils.data.mnist1d import make_mnist1d  # noqa: E402
 from ddd_utils.data.modular import modular_data  # noqa: E402
+from ddd_utils.engine import checkpoints  # noqa: E402
+from ddd_utils.engine.provenance import device_name  # noqa: E402
+from ddd_utils.engine.recipe import Recipe, TrainData, log_spaced_epochs  # noqa: E402
+from ddd_utils.engine.steps import autocast_dtype, device_capability  # noqa: E402
+from ddd_utils.engine.training import train_many  # noqa: E402
 from ddd_utils.experiments import grokking, mnist1d_cnn, mnist1d_sweep, vision_sweep  # noqa: E402
 from ddd_utils.models import build_model  # noqa: E402
-from ddd_utils.provenance import device_name  # noqa: E402
-from ddd_utils.steps import autocast_dtype, device_capability  # noqa: E402
-from ddd_utils.train import Recipe, TrainData, log_spaced_epochs, train_many  # noqa: E402
 
 STREAM_MISMATCH = "AccumulateGrad node's stream does not match"
 TOLERANCE = 1e-2  # graphed against eager after two SGD steps: bf16 rounding, far below a wrong update
@@ -188,7 +189,7 @@ def observed() -> Iterator[tuple[list[str], list]]:
     lines: list[str] = []
     handler = logging.Handler()
     handler.emit = lambda record: lines.append(record.getMessage())
-    logger, always = logging.getLogger("ddd_utils.steps"), torch.is_warn_always_enabled()
+    logger, always = logging.getLogger("ddd_utils.engine.steps"), torch.is_warn_always_enabled()
     logger.addHandler(handler)
     torch.set_warn_always(True)
     try:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ddd_utils.engine.provenance import provenance
 from ddd_utils.experiments import mlp_decomposition
-from ddd_utils.provenance import provenance
 
 
 def main(out: str, preset: str = "paper") -> None:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import dataclasses
 import sys
 
-from ddd_utils import sweep_curves
-from ddd_utils.curves import series_text
+from ddd_utils.analysis import sweep_curves
+from ddd_utils.analysis.curves import series_text
 from ddd_utils.experiments import mnist1d_cnn
 
 BASE = dataclasses.replace(mnist1d_cnn.PRESETS["paper"], models=("resnet18",), n_trains=(4000,), eval_count=20)

@@ -10,7 +10,7 @@ sockets (for diagnosis), then kills it, and reports the notebook and the cell.
     .venv/bin/python scripts/stall_harness.py widgets --runs 100 --client nbclient --guard off  # the clients as shipped
 
 `--busy K` keeps K other processes spinning (a loaded CI machine). `--guard off` runs the clients as they ship;
-by default they run with `ddd_utils.notebook_client`'s guard, the same one the tests and the book build use.
+by default they run with `ddd_utils.notebook.reply_guard`'s guard, the same one the tests and the book build use.
 """
 
 from __future__ import annotations
@@ -212,18 +212,18 @@ def child_main(args: argparse.Namespace) -> None:
 
     AsyncZMQSocketChannel._recv = recv_and_beat
     if args.guard != "off":
-        from ddd_utils import notebook_client
+        from ddd_utils.notebook import reply_guard
 
-        notebook_client.install_reply_guard()
+        reply_guard.install_reply_guard()
         undo = {"fix": "get_msg", "polls": "send"}.get(args.guard)  # one part measured alone: undo the other
         if undo:
-            setattr(AsyncZMQSocketChannel, undo, notebook_client._original[undo])
+            setattr(AsyncZMQSocketChannel, undo, reply_guard._original[undo])
 
         class BeatOnRecovery(logging.Handler):
             def emit(self, record):
                 beats.write(f"recovered {record.getMessage()}\n")
 
-        notebook_client.log.addHandler(BeatOnRecovery())
+        reply_guard.log.addHandler(BeatOnRecovery())
 
     def describe_sockets(signum, frame):
         for channel in channels:
@@ -309,7 +309,7 @@ def main() -> None:
     parser.add_argument("--stall-after", type=float, default=60.0, help="seconds idle and silent = a stall")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds before an execution is killed")
     parser.add_argument("--guard", choices=GUARDS, default="full",
-                        help="ddd_utils.notebook_client's guard: full (default), off (the clients as they ship), "
+                        help="ddd_utils.notebook.reply_guard's guard: full (default), off (the clients as they ship), "
                              "or one part alone: fix (re-arm after sends) or polls (short polls)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--beat-fd", type=int, help=argparse.SUPPRESS)

@@ -13,9 +13,9 @@ from __future__ import annotations
 import dataclasses
 import sys
 
-from ddd_utils import sweep_curves
+from ddd_utils.analysis import sweep_curves
+from ddd_utils.engine.searches import run_search
 from ddd_utils.experiments import translation_sweep
-from ddd_utils.searches import run_search
 
 BASE = dataclasses.replace(translation_sweep.PRESETS["cpu"], batch_size=128, lr=2e-3, lr_d_model=32, warmup=200,
                            label_smoothing=0.1, token_noise=0.2, eval_count=12, checkpoint_every=500)

@@ -16,9 +16,9 @@ import shlex
 import sys
 from pathlib import Path
 
+from ddd_utils.engine.provenance import provenance
+from ddd_utils.engine.sweep import run_sweep
 from ddd_utils.experiments import mnist1d_sweep
-from ddd_utils.provenance import provenance
-from ddd_utils.sweep import run_sweep
 
 CONFIG = mnist1d_sweep.PRESETS["paper"]
 NOISE = max(CONFIG.noises)

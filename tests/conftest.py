@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ddd_utils import notebook_client
+from ddd_utils.notebook import reply_guard
 
 ROOT = Path(__file__).resolve().parents[1]
 # Characters of a code or printed line that fit a code box at a 1400-pixel-wide window (book/_static/wide.css).
@@ -33,7 +33,7 @@ def toc_files() -> list[Path]:
 CHAPTERS = [path for path in toc_files() if path.suffix == ".ipynb"]
 
 # Every notebook the tests execute in this process (papermill, nbclient) runs with the guard the book build uses.
-notebook_client.install_reply_guard()
+reply_guard.install_reply_guard()
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
 """The chapters' page times: the README's table, the instructor's page and `python -m ddd_utils list` all print the
-times kept in `ddd_utils.chapter_times`, so they cannot disagree."""
+times kept in `ddd_utils.notebook.chapter_times`, so they cannot disagree."""
 
 import re
 from pathlib import Path
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ddd_utils.__main__ import main
-from ddd_utils.chapter_times import CHAPTERS
+from ddd_utils.notebook.chapter_times import CHAPTERS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,14 +43,14 @@ def test_the_chapters_are_numbered_one_to_eight_and_each_says_how_it_was_measure
 
 
 def test_the_readme_states_the_build_time_the_table_adds_up_to():
-    from ddd_utils.chapter_times import cpu_build_minutes
+    from ddd_utils.notebook.chapter_times import cpu_build_minutes
 
     readme = " ".join((ROOT / "README.md").read_text().split())
     assert f"preset takes about {cpu_build_minutes()} minutes, the sum of the page times" in readme
 
 
 def test_a_table_time_reads_in_minutes_and_a_bad_unit_is_refused():
-    from ddd_utils.chapter_times import minutes
+    from ddd_utils.notebook.chapter_times import minutes
 
     assert minutes("~40 s") == pytest.approx(40 / 60) and minutes("~4.5 min") == 4.5
     with pytest.raises(ValueError, match="time must end in 's' or 'min'"):

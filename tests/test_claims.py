@@ -2,7 +2,7 @@
 
 import pytest
 
-from ddd_utils.claims import ClaimFailed, check_claims
+from ddd_utils.notebook.claims import ClaimFailed, check_claims
 
 
 def test_a_false_claim_fails_with_its_text_and_true_ones_pass(capsys):

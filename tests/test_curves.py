@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ddd_utils.curves import bump, locate_bump
+from ddd_utils.analysis.curves import bump, locate_bump
 
 
 def test_describe_curve_finds_the_peak_between_the_two_best_points_not_at_the_underfit_end():
-    from ddd_utils.curves import describe_curve
+    from ddd_utils.analysis.curves import describe_curve
 
     x = [1, 2, 4, 8, 16, 32]
     errors = [[0.9, 0.5, 0.7, 0.6, 0.4, 0.45]]  # underfit at x = 1, bump at 4, second descent to 16
@@ -21,7 +21,7 @@ def test_describe_curve_finds_the_peak_between_the_two_best_points_not_at_the_un
 
 
 def test_wrapped_text_fits_the_page_keeps_its_indent_and_rewraps_cleanly():
-    from ddd_utils.curves import PRINT_WIDTH, wrapped
+    from ddd_utils.analysis.curves import PRINT_WIDTH, wrapped
 
     text = "  label: " + ", ".join(f"{k}: 0.{k:03d}" for k in range(60))
     once = wrapped(text)
@@ -40,7 +40,7 @@ def test_a_bump_is_a_rise_that_falls_again():
 
 
 def test_the_modelwise_peak_is_read_from_the_mean_over_seeds():
-    from ddd_utils.sweep_curves import modelwise_peak
+    from ddd_utils.analysis.sweep_curves import modelwise_peak
 
     curves = {"widths": np.array([2, 4, 8, 16, 32]),
               "test_error": np.array([[0.6, 0.3, 0.5, 0.35, 0.32], [0.6, 0.2, 0.4, 0.25, 0.28]])}
@@ -51,7 +51,7 @@ def test_the_modelwise_peak_is_read_from_the_mean_over_seeds():
 
 
 def test_more_data_hurts_only_where_the_gap_exceeds_twice_its_standard_error():
-    from ddd_utils.sweep_curves import sample_wise_gap
+    from ddd_utils.analysis.sweep_curves import sample_wise_gap
 
     widths = np.array([4, 8, 16])
     small = {"widths": widths, "test_error": np.array([[0.30, 0.20, 0.10], [0.32, 0.22, 0.12]])}
@@ -69,7 +69,7 @@ def test_more_data_hurts_only_where_the_gap_exceeds_twice_its_standard_error():
 
 
 def test_a_late_bump_ignores_the_wiggles_of_the_first_descent():
-    from ddd_utils.curves import late_bump
+    from ddd_utils.analysis.curves import late_bump
 
     curve = [0.9, 0.8, 0.85, 0.5, 0.4, 0.46, 0.42, 0.44]  # a wiggle at 0.85 on the way down, then 0.4 -> 0.46 -> 0.42
     assert bump(curve) == pytest.approx(0.05)

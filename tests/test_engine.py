@@ -14,18 +14,19 @@ from pathlib import Path
 import pytest
 import torch
 
-from ddd_utils import checkpoints, sweep, sweep_curves
-from ddd_utils import train as training
-from ddd_utils.sweep import ResultStore, load_results, run_key, run_sweep
+from ddd_utils.analysis import sweep_curves
+from ddd_utils.engine import checkpoints, sweep, training
+from ddd_utils.engine.recipe import Recipe, TrainData, log_spaced_epochs
+from ddd_utils.engine.sweep import ResultStore, load_results, run_key, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def tiny_problem(seed: int = 0) -> training.TrainData:
+def tiny_problem(seed: int = 0) -> TrainData:
     generator = torch.Generator().manual_seed(seed)
     x = torch.randn(96, 1, 8, 8, generator=generator)
     y = torch.randint(0, 3, (96,), generator=generator)
-    return training.TrainData(x, y, torch.arange(96) % 5 == 0, x[:32] + 0.1, y[:32])
+    return TrainData(x, y, torch.arange(96) % 5 == 0, x[:32] + 0.1, y[:32])
 
 
 def tiny_model(seed: int = 0) -> torch.nn.Module:
@@ -34,7 +35,7 @@ def tiny_model(seed: int = 0) -> torch.nn.Module:
                                torch.nn.Flatten(), torch.nn.Linear(4 * 6 * 6, 3))
 
 
-RECIPE = training.Recipe(optimizer="adam", lr=1e-2, batch_size=16, epochs=6, augment=True)
+RECIPE = Recipe(optimizer="adam", lr=1e-2, batch_size=16, epochs=6, augment=True)
 
 
 def without_time(history: dict) -> dict:
@@ -78,16 +79,16 @@ def test_history_records_the_requested_epochs_and_memorisation():
 
 
 def test_log_spaced_epochs_end_at_the_last_epoch_and_increase():
-    epochs = training.log_spaced_epochs(4000, 20)
+    epochs = log_spaced_epochs(4000, 20)
     assert epochs[0] == 1 and epochs[-1] == 4000 and epochs == sorted(set(epochs))
-    assert training.log_spaced_epochs(7, 1) == [1, 7]
+    assert log_spaced_epochs(7, 1) == [1, 7]
 
 
 @pytest.mark.parametrize("field, value", [("optimizer", "rmsprop"), ("lr", 0.0), ("batch_size", 0),
                                           ("epochs", 0), ("weight_decay", -1.0), ("loss", "hinge")])
 def test_bad_recipes_are_clear_errors(field, value):
     with pytest.raises((ValueError, TypeError), match=field):
-        training.Recipe(**{field: value})
+        Recipe(**{field: value})
 
 
 # --- sweeps ---------------------------------------------------------------------------------------------------
@@ -432,7 +433,7 @@ def test_the_cpu_preset_is_greydanus_recipe_on_a_subset_of_his_widths_and_seeds(
 
 
 def test_a_shipped_result_is_read_from_the_book_folder_or_named_clearly_when_missing(tmp_path, book_config):
-    from ddd_utils import results
+    from ddd_utils.notebook import results
 
     (tmp_path / "results").mkdir()
     (tmp_path / "results" / "x.json").write_text('{"runs": [1]}')
@@ -445,12 +446,12 @@ def test_a_shipped_result_is_read_from_the_book_folder_or_named_clearly_when_mis
 
 
 def test_provenance_records_the_source_commit_read_at_import_and_flags_local_changes(monkeypatch):
-    from ddd_utils import provenance
+    from ddd_utils.engine import provenance
 
     answers = {("rev-parse", "--short", "HEAD"): "abc1234", ("status", "--porcelain", "--untracked-files=no"): ""}
     monkeypatch.setattr(provenance, "_git", lambda *args: answers[args])
     assert provenance._source_commit() == "abc1234"
-    answers[("status", "--porcelain", "--untracked-files=no")] = " M ddd_utils/train.py"
+    answers[("status", "--porcelain", "--untracked-files=no")] = " M ddd_utils/engine/training.py"
     assert provenance._source_commit() == "abc1234+changes"
     monkeypatch.setattr(provenance, "_git", lambda *args: None)
     assert provenance._source_commit() is None

@@ -11,19 +11,23 @@ import warnings
 import pytest
 import torch
 
-from ddd_utils import checkpoints, steps, sweep
-from ddd_utils import train as training
+from ddd_utils.engine import checkpoints, steps, sweep, training
+from ddd_utils.engine.evaluation import evaluate
+from ddd_utils.engine.history import note_graphs
+from ddd_utils.engine.provenance import device_name
+from ddd_utils.engine.recipe import Recipe, TrainData
+from ddd_utils.engine.sweep import ResultStore, run_key, run_sweep
 from ddd_utils.experiments import mnist1d_sweep
-from ddd_utils.sweep import ResultStore, run_key, run_sweep
+from ddd_utils.models.stacked import stack_models
 
-RECIPE = training.Recipe(optimizer="adam", lr=1e-2, batch_size=16, epochs=3)
+RECIPE = Recipe(optimizer="adam", lr=1e-2, batch_size=16, epochs=3)
 
 
-def problem(seed: int, n: int = 64) -> training.TrainData:
+def problem(seed: int, n: int = 64) -> TrainData:
     generator = torch.Generator().manual_seed(seed)
     x = torch.randn(n, 6, generator=generator)
     y = torch.randint(0, 3, (n,), generator=generator)
-    return training.TrainData(x, y, torch.arange(n) % 4 == 0, x[:16] + 0.5, y[:16])
+    return TrainData(x, y, torch.arange(n) % 4 == 0, x[:16] + 0.5, y[:16])
 
 
 def model(seed: int) -> torch.nn.Module:
@@ -123,7 +127,7 @@ def test_a_resumed_adam_keeps_its_own_capturable_flag_with_its_step_where_the_fl
     saved = writer.state_dict()
     saved["param_groups"][0]["capturable"] = written
     reader = torch.optim.Adam([torch.nn.Parameter(torch.ones(3, device="meta"))], foreach=True, capturable=resumed)
-    training._load_optimizer_state(reader, saved)
+    checkpoints.load_optimizer_state(reader, saved)
     assert reader.param_groups[0]["capturable"] == resumed
     (state,) = reader.state.values()
     assert state["step"].device.type == ("meta" if resumed else "cpu") and state["exp_avg"].device.type == "meta"
@@ -147,10 +151,10 @@ def test_a_checkpoint_write_is_atomic_with_a_temporary_file_of_its_own(tmp_path,
 
 def test_resuming_on_another_kind_of_device_warns_and_the_history_says_so(tmp_path):
     checkpoint = tmp_path / "run.pt"
-    training.train(model(0), problem(0), training.Recipe(lr=1e-2, batch_size=16, epochs=2), seed=0,
+    training.train(model(0), problem(0), Recipe(lr=1e-2, batch_size=16, epochs=2), seed=0,
                    checkpoint=checkpoint)
     state = torch.load(checkpoint, weights_only=True)
-    assert state["histories"][0]["devices"] == [[1, training.device_name(torch.device("cpu"))]]
+    assert state["histories"][0]["devices"] == [[1, device_name(torch.device("cpu"))]]
     assert {"device", "commit", "torch", "host", "date"} <= set(state["provenance"]), "the checkpoint says who wrote it"
     state["histories"][0]["devices"] = [[1, "cuda (NVIDIA H200)"]]
     state["fingerprint"]["recipe"]["epochs"] = 3  # as if the run had been cut at epoch 2 of 3
@@ -173,14 +177,14 @@ def test_the_history_and_the_checkpoint_record_that_a_cpu_run_stepped_eagerly(tm
 def test_a_failed_capture_trains_eagerly_and_the_history_says_so(monkeypatch, caplog):
     # The capture is made to fail as it does on a GPU (a RuntimeError inside it); SGD, as the CPU cannot step the
     # capturable Adam a graphed run uses.
-    recipe = training.Recipe(optimizer="sgd", lr=0.1, batch_size=16, epochs=3)
+    recipe = Recipe(optimizer="sgd", lr=0.1, batch_size=16, epochs=3)
     eager = training.train(model(0), problem(0), recipe, seed=0)
 
     def no_capture(device):
         raise RuntimeError("operation not permitted when stream is capturing")
 
-    real_steps = training.Steps
-    monkeypatch.setattr(training, "Steps", lambda *args, use_graphs: real_steps(*args, use_graphs=True))
+    real_steps = training.GroupStep
+    monkeypatch.setattr(training, "GroupStep", lambda *args, use_graphs: real_steps(*args, use_graphs=True))
     monkeypatch.setattr(steps, "capture_stream", no_capture)
     monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: None)
     history = training.train(model(0), problem(0), recipe, seed=0)
@@ -192,7 +196,7 @@ def test_a_failed_capture_trains_eagerly_and_the_history_says_so(monkeypatch, ca
 def test_graphed_steps_gets_a_segment_each_time_the_steps_change_between_graphed_and_eager():
     histories = [{}, {}]
     for epoch, graphed in [(1, True), (2, True), (3, False), (4, False), (5, True)]:
-        training._note_graphs(histories, epoch, graphed)
+        note_graphs(histories, epoch, graphed)
     assert histories == [{"graphed_steps": [[1, True], [3, False], [5, True]]}] * 2
 
 
@@ -204,8 +208,8 @@ def test_steps_autocast_to_bf16_only_where_the_gpu_computes_it_natively(monkeypa
     assert steps.autocast_dtype(capability) == dtype
     monkeypatch.setattr(steps, "device_capability", lambda device: capability)
     data = problem(0)
-    built = steps.Steps(training.stack_models([model(0)]), data.x_train, False, data.y_train[None], RECIPE,
-                        images=False, use_graphs=False)
+    built = steps.GroupStep(stack_models([model(0)]), data.x_train, False, data.y_train[None], RECIPE,
+                            images=False, use_graphs=False)
     assert built.precision == dtype
 
 
@@ -217,8 +221,8 @@ def test_a_cpu_has_no_compute_capability():
 
 def count_steps(monkeypatch) -> list[int]:
     taken = []
-    real_call = steps.Steps.__call__
-    monkeypatch.setattr(steps.Steps, "__call__", lambda self, table: taken.append(1) or real_call(self, table))
+    real_call = steps.GroupStep.take
+    monkeypatch.setattr(steps.GroupStep, "take", lambda self, table: taken.append(1) or real_call(self, table))
     return taken
 
 
@@ -279,11 +283,11 @@ MASK = torch.zeros(10, dtype=torch.bool)
 ])
 def test_malformed_train_data_is_a_clear_error_when_it_is_made(fields, message):
     with pytest.raises(ValueError, match=message):
-        training.TrainData(*fields)
+        TrainData(*fields)
 
 
 def test_labels_beyond_the_models_outputs_are_refused_before_training():
-    data = training.TrainData(X, torch.full((10,), 7), MASK, X, Y)
+    data = TrainData(X, torch.full((10,), 7), MASK, X, Y)
     with pytest.raises(ValueError, match=r"datas\[0\].y_train holds label 7, but model 0 has 3 outputs"):
         training.train(torch.nn.Linear(4, 3), data, RECIPE, seed=0)
 
@@ -305,13 +309,13 @@ def test_training_and_evaluation_leave_the_callers_model_in_its_mode():
     training.train(net, problem(0), RECIPE, seed=0)  # an nn.Sequential: trained in place, not stacked
     assert not any(module.training for module in net.modules())
     net.train()
-    training.evaluate(net, problem(0).x_test, problem(0).y_test)
+    evaluate(net, problem(0).x_test, problem(0).y_test)
     assert all(module.training for module in net.modules())
 
 
 def test_the_training_scope_puts_the_callers_models_back_in_their_memory_format():
     net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3))
-    stacks = training.stack_models([net])
+    stacks = stack_models([net])
     with training._training_scope([net], stacks, torch.device("cpu"), channels_last=True):
         assert net[0].weight.is_contiguous(memory_format=torch.channels_last)
         assert not net[0].weight.is_contiguous()

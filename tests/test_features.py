@@ -1,11 +1,11 @@
-"""Tests for ddd_utils.features: Legendre and monomial design matrices on [-1, 1]."""
+"""Tests for ddd_utils.linear.features: Legendre and monomial design matrices on [-1, 1]."""
 
 import numpy as np
 import pytest
 from numpy.polynomial import legendre as npleg
 from scipy.special import eval_legendre, gammaln
 
-from ddd_utils.features import BASES, design_matrix, legendre, monomial
+from ddd_utils.linear.features import BASES, design_matrix, legendre, monomial
 
 
 def _points(n=37, seed=0):

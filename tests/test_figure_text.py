@@ -8,7 +8,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from ddd_utils import figure_text  # noqa: E402
+from ddd_utils.notebook import figure_text  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -61,7 +61,7 @@ def test_invisible_and_empty_texts_are_not_counted():
 def test_in_a_kernel_the_check_runs_for_shown_and_for_end_of_cell_figures(tmp_path):
     nbformat = pytest.importorskip("nbformat")
     papermill = pytest.importorskip("papermill")
-    cells = ["import matplotlib.pyplot as plt\nfrom ddd_utils import plots\nplots.use_book_style()",
+    cells = ["import matplotlib.pyplot as plt\nfrom ddd_utils.notebook import plots\nplots.use_book_style()",
              "fig = plt.figure(figsize=(15, 4))\nfig.text(0.5, 0.5, 'shown', fontsize=7)\nplt.show()",
              "fig = plt.figure(figsize=(15, 4))\nfig.text(0.5, 0.5, 'at the end', fontsize=7)",
              "fig = plt.figure(figsize=(6, 4))\nfig.text(0.5, 0.5, 'legible', fontsize=10)"]

@@ -15,15 +15,17 @@ import pytest
 import torch
 from test_stacked_training import train_until_killed
 
-from ddd_utils import steps as steps_module
-from ddd_utils import train as training
+from ddd_utils.engine import steps as steps_module
+from ddd_utils.engine import training
+from ddd_utils.engine.group import shared_or_stacked
+from ddd_utils.engine.recipe import Recipe, TrainData
 from ddd_utils.experiments import mnist1d_sweep
 from ddd_utils.models import build_model
 from ddd_utils.models.stacked import stack_models
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (none on this machine)")
 CUDA = torch.device("cuda")
-RECIPE = training.Recipe(optimizer="adam", lr=3e-3, batch_size=32, epochs=2)
+RECIPE = Recipe(optimizer="adam", lr=3e-3, batch_size=32, epochs=2)
 STREAM_MISMATCH = "AccumulateGrad node's stream does not match"
 
 
@@ -42,11 +44,11 @@ def no_gradient_crosses_streams():
     assert not [str(w.message) for w in caught if STREAM_MISMATCH in str(w.message)]
 
 
-def synthetic_images(n: int, seed: int) -> training.TrainData:
+def synthetic_images(n: int, seed: int) -> TrainData:
     generator = torch.Generator().manual_seed(seed)
     x = torch.randn(n, 3, 32, 32, generator=generator)
     y = torch.randint(0, 10, (n,), generator=generator)
-    return training.TrainData(x, y, torch.zeros(n, dtype=torch.bool), x[:64], y[:64])
+    return TrainData(x, y, torch.zeros(n, dtype=torch.bool), x[:64], y[:64])
 
 
 def mnist1d_job(model: str, widths, seeds, n_train: int = 400):
@@ -69,7 +71,7 @@ def test_every_model_family_trains_on_the_gpu_from_cuda_graphs(family, caplog):
         name = "cnn5" if family == "cnn5-2d" else "resnet18"
         models = [build_model(name, 2, (3, 32, 32), 10) for _ in range(2)]
         datas, seeds = [synthetic_images(256, 0)] * 2, [0, 1]
-        recipe = training.Recipe(optimizer="adam", lr=1e-3, batch_size=64, epochs=2, augment=True)
+        recipe = Recipe(optimizer="adam", lr=1e-3, batch_size=64, epochs=2, augment=True)
     models = [model.to(CUDA) for model in models]
     histories = training.train_many(models, [d.to(CUDA) for d in datas], recipe, seeds)
     for model, history in zip(models, histories, strict=True):
@@ -82,20 +84,20 @@ def test_every_model_family_trains_on_the_gpu_from_cuda_graphs(family, caplog):
 def test_a_graphed_step_equals_an_eager_step(name):
     # Plain SGD, so that the update is the gradient itself (Adam would turn rounding-level gradient differences
     # into steps of size lr): three steps from one state, eager and replayed from a CUDA graph.
-    recipe = training.Recipe(optimizer="sgd", lr=0.1, momentum=0.0, batch_size=32, epochs=1)
+    recipe = Recipe(optimizer="sgd", lr=0.1, momentum=0.0, batch_size=32, epochs=1)
     models, datas, seeds = mnist1d_job(name, widths=(4, 16), seeds=(0, 1, 2))
     results = []
     for graphs in (False, True):
         copies = [copy.deepcopy(model).to(CUDA) for model in models]
         gpu_datas = [d.to(CUDA) for d in datas]
-        x, per_model = training._shared_or_stacked([d.x_train for d in gpu_datas])
-        steps = steps_module.Steps(stack_models(copies), x, per_model, torch.stack([d.y_train for d in gpu_datas]),
-                                recipe, images=False, use_graphs=graphs)
-        table = steps_module.epoch_table([torch.Generator().manual_seed(s) for s in seeds], 400, False, CUDA)
+        x, per_model = shared_or_stacked([d.x_train for d in gpu_datas])
+        step = steps_module.GroupStep(stack_models(copies), x, per_model, torch.stack([d.y_train for d in gpu_datas]),
+                                      recipe, images=False, use_graphs=graphs)
+        draws = steps_module.epoch_draws([torch.Generator().manual_seed(s) for s in seeds], 400, False, CUDA)
         for begin in (0, 32, 64):
-            steps(table[:, :, begin:begin + 32])
-        assert steps.use_graphs == graphs  # the capture worked
-        results.append({f"{i}.{key}": value.float() for i, (_, stack) in enumerate(steps.stacks)
+            step.take(draws[:, :, begin:begin + 32])
+        assert step.use_graphs == graphs  # the capture worked
+        results.append({f"{i}.{key}": value.float() for i, (_, stack) in enumerate(step.stacks)
                         for key, value in stack.state_dict().items()})
     for key, eager in results[0].items():
         graphed = results[1][key]
@@ -103,7 +105,7 @@ def test_a_graphed_step_equals_an_eager_step(name):
 
 
 def test_a_cuda_checkpoint_resumes(tmp_path, monkeypatch):
-    recipe = training.Recipe(optimizer="adam", lr=3e-3, batch_size=32, epochs=4)
+    recipe = Recipe(optimizer="adam", lr=3e-3, batch_size=32, epochs=4)
     models, datas, seeds = mnist1d_job("cnn5", widths=(4,), seeds=(0, 1))
     gpu_datas = [d.to(CUDA) for d in datas]
     uninterrupted = [copy.deepcopy(m).to(CUDA) for m in models]
@@ -123,7 +125,7 @@ def test_a_cuda_checkpoint_resumes(tmp_path, monkeypatch):
 
 
 def test_a_cuda_checkpoint_resumes_on_the_cpu_and_the_history_says_so(tmp_path, monkeypatch):
-    recipe = training.Recipe(optimizer="adam", lr=3e-3, batch_size=32, epochs=4)
+    recipe = Recipe(optimizer="adam", lr=3e-3, batch_size=32, epochs=4)
     models, datas, seeds = mnist1d_job("mlp", widths=(4,), seeds=(0, 1))
     checkpoint = tmp_path / "job.pt"
     train_until_killed(monkeypatch, [copy.deepcopy(m).to(CUDA) for m in models], [d.to(CUDA) for d in datas],
@@ -137,7 +139,7 @@ def test_a_cuda_checkpoint_resumes_on_the_cpu_and_the_history_says_so(tmp_path, 
 
 
 def test_a_cpu_checkpoint_resumes_on_the_gpu_from_cuda_graphs(tmp_path, monkeypatch, caplog):
-    recipe = training.Recipe(optimizer="adam", lr=3e-3, batch_size=32, epochs=4)
+    recipe = Recipe(optimizer="adam", lr=3e-3, batch_size=32, epochs=4)
     models, datas, seeds = mnist1d_job("mlp", widths=(4,), seeds=(0, 1))
     checkpoint = tmp_path / "job.pt"
     train_until_killed(monkeypatch, [copy.deepcopy(m) for m in models], datas, recipe, seeds, checkpoint)
@@ -149,7 +151,7 @@ def test_a_cpu_checkpoint_resumes_on_the_gpu_from_cuda_graphs(tmp_path, monkeypa
 
 
 def test_gpu_and_cpu_runs_of_one_job_agree_within_seed_noise():
-    recipe = training.Recipe(optimizer="adam", lr=3e-3, batch_size=64, epochs=30)
+    recipe = Recipe(optimizer="adam", lr=3e-3, batch_size=64, epochs=30)
     models, datas, seeds = mnist1d_job("mlp", widths=(8, 64), seeds=(0, 1, 2, 3), n_train=1000)
     errors = {}
     for device in ("cpu", "cuda"):

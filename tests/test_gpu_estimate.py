@@ -9,11 +9,11 @@ import re
 import pytest
 import torch
 
-from ddd_utils import gpu_estimate
+from ddd_utils.engine import gpu_estimate
+from ddd_utils.engine.gpu_estimate import H200, T4, OpCount, count_ops, engine_step, group_estimate
+from ddd_utils.engine.recipe import Recipe
 from ddd_utils.experiments import grokking, mnist1d_cnn, mnist1d_sweep, translation_sweep, vision_sweep
-from ddd_utils.gpu_estimate import H200, T4, OpCount, count_ops, engine_step, group_estimate
 from ddd_utils.models import build_model
-from ddd_utils.train import Recipe
 
 CHAPTERS = {"mnist1d_sweep": mnist1d_sweep, "mnist1d_cnn": mnist1d_cnn, "translation_sweep": translation_sweep,
             "grokking": grokking}  # the experiments chapters 4-7 train

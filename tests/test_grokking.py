@@ -9,11 +9,12 @@ import pytest
 import torch
 
 from ddd_utils.data import modular
+from ddd_utils.engine.recipe import Recipe, log_spaced_epochs
+from ddd_utils.engine.steps import make_optimizer
+from ddd_utils.engine.sweep import run_sweep
+from ddd_utils.engine.training import train
 from ddd_utils.experiments import grokking
-from ddd_utils.models.arithmetic_transformer import ArithmeticTransformer
-from ddd_utils.steps import make_optimizer
-from ddd_utils.sweep import run_sweep
-from ddd_utils.train import Recipe, log_spaced_epochs, train
+from ddd_utils.models.arithmetic_transformer import EQUATION_LENGTH, ArithmeticTransformer
 
 
 @pytest.mark.parametrize("operation", modular.OPERATIONS)
@@ -134,7 +135,7 @@ def test_grokking_and_memorised_steps_read_the_first_crossing():
 def test_equations_as_tokens_name_both_operands_the_operation_and_equals():
     data = modular.modular_data(7, "add", 0.5, seed=1, inputs="tokens")
     tokens = data.x_train
-    assert tokens.shape[1] == modular.EQUATION_LENGTH and tokens.dtype == torch.int64
+    assert tokens.shape[1] == EQUATION_LENGTH and tokens.dtype == torch.int64
     assert torch.equal((tokens[:, 0] + tokens[:, 2]) % 7, data.y_train)
     assert tokens[:, 1].eq(7).all() and tokens[:, 3].eq(8).all()
     with pytest.raises(ValueError, match="inputs"):

@@ -8,7 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from ddd_utils import bias_variance, hessian, theory
+from ddd_utils.analysis import bias_variance, hessian
+from ddd_utils.linear import theory
 
 
 def test_the_hessian_vector_product_matches_the_explicit_hessian_of_a_tiny_network():

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import torch
 
-from ddd_utils import job_progress, sweep
-from ddd_utils import train as training
+from ddd_utils.engine import job_progress, sweep, training
+from ddd_utils.engine.recipe import Recipe, TrainData
 
 
 def test_progress_is_written_only_inside_a_report_throttled_but_always_at_the_end(tmp_path, monkeypatch):
@@ -31,9 +31,9 @@ def test_the_engine_reports_its_epochs_and_a_sweep_job_reports_beside_its_checkp
 
     def run(job, checkpoint, progress):
         x, y = torch.randn(20, 4), torch.randint(0, 3, (20,))
-        data = training.TrainData(x, y, torch.zeros(20, dtype=torch.bool), x, y)
+        data = TrainData(x, y, torch.zeros(20, dtype=torch.bool), x, y)
         model = torch.nn.Sequential(torch.nn.Linear(4, 3))
-        training.train(model, data, training.Recipe(optimizer="sgd", lr=0.1, batch_size=10, epochs=3), seed=0,
+        training.train(model, data, Recipe(optimizer="sgd", lr=0.1, batch_size=10, epochs=3), seed=0,
                        eval_epochs=[3])
         seen.append(job_progress.summary(checkpoint.parent))
         return [{"epoch": [3]} for _ in job]

@@ -1,11 +1,11 @@
-"""Tests for ddd_utils.linear: minimum-norm, ridge, gradient descent and the per-p sweeps."""
+"""Tests for ddd_utils.linear.solvers: minimum-norm, ridge, gradient descent and the per-p sweeps."""
 
 import numpy as np
 import pytest
 from scipy.linalg import null_space
 
-from ddd_utils.features import legendre
-from ddd_utils.linear import SweepFit, gradient_descent, min_norm, min_norm_sweep, ridge, ridge_sweep
+from ddd_utils.linear.features import legendre
+from ddd_utils.linear.solvers import SweepFit, gradient_descent, min_norm, min_norm_sweep, ridge, ridge_sweep
 
 
 def _problem(n, p, seed=0):
@@ -386,7 +386,7 @@ def test_ridge_sweep_rejects_bad_lam_naming_lam(lam):
 
 @pytest.mark.parametrize("lam", [0.0, 1e-2])
 def test_sweep_with_qr_updates_for_large_n_equals_per_p_solves(lam):
-    # Above ddd_utils.linear._GRAM_MAX_N the sweep grows its factor by QR updates instead of Gram matrices.
+    # Above ddd_utils.linear.solvers._GRAM_MAX_N the sweep grows its factor by QR updates instead of Gram matrices.
     n = 300
     rng = np.random.default_rng(7)
     X, X_test = rng.standard_normal((n, 700)), rng.standard_normal((40, 700))
@@ -402,7 +402,7 @@ def test_sweep_with_qr_updates_for_large_n_equals_per_p_solves(lam):
 def test_without_lapacks_condition_estimator_the_exact_condition_number_gives_the_same_fits(monkeypatch):
     # scipy before 1.15 does not wrap dtrcon (older Colab images): the fallback computes the condition number
     # exactly, which LAPACK's estimate approximates from below, and the fits do not change.
-    from ddd_utils import linear
+    from ddd_utils.linear import solvers as linear
 
     rng = np.random.default_rng(0)
     R = np.triu(rng.standard_normal((30, 30))) + 5 * np.eye(30)

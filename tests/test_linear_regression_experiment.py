@@ -1,13 +1,13 @@
 """Tests for ddd_utils.experiments.linear_regression: isotropic Gaussian linear regression (chapter 2), where the
-double-descent risk is known in closed form, so the simulations are checked against ddd_utils.theory."""
+double-descent risk is known in closed form, so the simulations are checked against ddd_utils.linear.theory."""
 
 import math
 
 import numpy as np
 import pytest
 
-from ddd_utils import theory
 from ddd_utils.experiments import linear_regression as lr
+from ddd_utils.linear import theory
 
 D = 20  # sample-wise threshold n = d
 N = 20  # model-wise threshold p = n
@@ -441,7 +441,7 @@ def test_truncation_ablation_with_ridge_is_a_clear_error():
 def _direct_samplewise_risk(config: lr.LinearConfig, noise: float, lam: float, trial: int, n: int) -> float:
     """One trial's excess risk at n samples, redrawn and solved directly (lstsq-based min-norm, or ridge)."""
     from ddd_utils.data import random_direction, sample_gaussian_regression
-    from ddd_utils.linear import min_norm, ridge
+    from ddd_utils.linear.solvers import min_norm, ridge
 
     b = random_direction(config.d, config.signal, np.random.default_rng((0, 2, trial)))
     X, y, _ = sample_gaussian_regression(int(config.max_ratio * config.d), b, noise, seed=(0, 3, trial))
@@ -462,7 +462,7 @@ def test_one_set_of_parts_gives_the_risk_a_direct_solve_gets_at_every_noise_leve
 
 def test_modelwise_parts_give_the_risk_a_direct_solve_gets_at_every_noise_level():
     from ddd_utils.data import random_direction, sample_gaussian_regression
-    from ddd_utils.linear import min_norm
+    from ddd_utils.linear.solvers import min_norm
 
     config = lr.with_overrides(MODEL_CONFIG, trials=2)
     parts = lr.modelwise_parts(config, seed=1)

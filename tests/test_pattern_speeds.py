@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ddd_utils import pattern_speeds as ps
-from ddd_utils.curves import first_reached
+from ddd_utils.analysis import pattern_speeds as ps
+from ddd_utils.analysis.curves import first_reached
 
 
 def integrate(problem: ps.Problem, times: np.ndarray, steps_per_unit: int) -> ps.Dynamics:

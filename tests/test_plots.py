@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from ddd_utils import plots  # noqa: E402
+from ddd_utils.notebook import plots  # noqa: E402
 
 
 def fake_sweep(test_errors: dict[float, list[float]], widths=(1, 2, 4, 8)) -> list[dict]:

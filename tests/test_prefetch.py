@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from ddd_utils.prefetch import Prefetcher, nearest_first
+from ddd_utils.notebook.prefetch import Prefetcher, nearest_first
 
 
 def test_tasks_run_in_order_on_another_thread():

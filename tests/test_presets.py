@@ -1,12 +1,12 @@
-"""Tests for ddd_utils.presets: resolving a chapter's PRESET parameter and selecting its config."""
+"""Tests for ddd_utils.notebook.presets: resolving a chapter's PRESET parameter and selecting its config."""
 
 import sys
 import types
 
 import pytest
 
-from ddd_utils import presets
-from ddd_utils.presets import choose_preset, resolve_preset, select
+from ddd_utils.notebook import presets
+from ddd_utils.notebook.presets import choose_preset, resolve_preset, select
 
 NAMES = ("smoke", "cpu", "full", "paper")
 H200 = ("NVIDIA H200", 139.8)

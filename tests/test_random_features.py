@@ -1,4 +1,4 @@
-"""Tests for ddd_utils.random_features, the random-features experiment of chapter 3, and multi-output sweeps."""
+"""Tests for ddd_utils.linear.random_features, the random-features experiment of chapter 3, and multi-output sweeps."""
 
 import struct
 
@@ -7,8 +7,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from ddd_utils.experiments import random_features as rfx
-from ddd_utils.linear import gradient_descent, min_norm, min_norm_sweep, ridge, ridge_sweep
-from ddd_utils.random_features import (
+from ddd_utils.linear.random_features import (
     arccos_kernel,
     feature_scale,
     gaussian_kernel,
@@ -17,6 +16,7 @@ from ddd_utils.random_features import (
     kernel_matrix,
     random_features,
 )
+from ddd_utils.linear.solvers import gradient_descent, min_norm, min_norm_sweep, ridge, ridge_sweep
 
 pytestmark = pytest.mark.usefixtures("no_network")  # nothing here may download
 
@@ -170,7 +170,7 @@ def test_kernel_fit_interpolates_and_reports_the_rkhs_norm():
     assert fit["norm"] == pytest.approx(np.sqrt(y @ np.linalg.solve(K, y)), rel=1e-7)
 
 
-# --- multi-output sweeps (ddd_utils.linear with targets of shape (n, k)) ---------------------------------------
+# --- multi-output sweeps (ddd_utils.linear.solvers with targets of shape (n, k)) -------------------------------
 
 
 @pytest.mark.parametrize("n, lam", [(12, 0.0), (12, 1e-3), (260, 0.0), (260, 1e-2)])
@@ -415,14 +415,14 @@ def test_explorer_state_recomputes_for_a_new_setting_and_draws():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ddd_utils import widgets
+    from ddd_utils.notebook.explorers import random_features as random_features_explorers
 
-    state = widgets.random_features_state(num_features=55, noise=0.1, n=50, lam=0.0)
+    state = random_features_explorers.random_features_state(num_features=55, noise=0.1, n=50, lam=0.0)
     curve = state["curve"]
     assert state["num_features"] in curve.num_features and abs(state["num_features"] - 55) <= 5
     assert curve.n == 50 and curve.test_error.shape == (1, curve.num_features.size)
-    assert widgets.random_features_state(num_features=55, noise=0.1, n=50)["curve"] is curve  # cached
-    plt.close(widgets.draw_random_features_state(state))
+    assert random_features_explorers.random_features_state(num_features=55, noise=0.1, n=50)["curve"] is curve  # cached
+    plt.close(random_features_explorers.draw_random_features_state(state))
 
 
 def test_samplewise_at_all_training_images_equals_the_feature_sweep_at_that_n():

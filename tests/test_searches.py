@@ -1,5 +1,5 @@
-"""Documented searches (`ddd_utils.searches`): settings run as resumable sweeps into one file with provenance, and
-a setting's extra seeds merged back where they were run."""
+"""Documented searches (`ddd_utils.engine.searches`): settings run as resumable sweeps into one file with provenance,
+and a setting's extra seeds merged back where they were run."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from ddd_utils import searches, sweep_curves
+from ddd_utils.analysis import sweep_curves
+from ddd_utils.engine import searches
 from ddd_utils.experiments import translation_sweep
 
 BASE = dataclasses.replace(translation_sweep.PRESETS["smoke"], steps=4, eval_count=2, checkpoint_every=0,

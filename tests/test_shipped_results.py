@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ddd_utils import sweep_curves
-from ddd_utils.curves import late_bump
+from ddd_utils.analysis import sweep_curves
+from ddd_utils.analysis.curves import late_bump
 
 RESULTS = Path(__file__).resolve().parents[1] / "book" / "results"
 
@@ -405,7 +405,7 @@ def test_chapter_6_search_half_the_vocabulary_leaves_the_larger_set_ahead_by_hal
 
 
 def test_chapter_6_search_the_live_vocabulary_has_the_papers_structure_and_the_lead_shrinks(transformer_search):
-    from ddd_utils.curves import locate_bump
+    from ddd_utils.analysis.curves import locate_bump
 
     setting = transformer_search["settings"]["n-200-vs-900-300-epochs"]
     gap = sweep_curves.size_gap(setting["runs"], setting["config"]["n_trains"])
@@ -419,7 +419,7 @@ def test_chapter_6_search_the_live_vocabulary_has_the_papers_structure_and_the_l
 
 
 def test_chapter_6_search_more_data_hurts_at_512_in_every_seed_and_only_slightly_at_256(transformer_search):
-    from ddd_utils import searches
+    from ddd_utils.engine import searches
 
     name = "n-200-vs-900-300-epochs"
     runs = searches.with_extra_seeds(transformer_search, name, "d_model")

@@ -10,14 +10,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ddd_utils import checkpoints
-from ddd_utils import steps as steps_module
-from ddd_utils import train as training
+from ddd_utils.engine import checkpoints, training
+from ddd_utils.engine import steps as steps_module
+from ddd_utils.engine.evaluation import evaluate
+from ddd_utils.engine.group import shared_or_stacked
+from ddd_utils.engine.recipe import Recipe, TrainData
 from ddd_utils.experiments import mnist1d_sweep
 from ddd_utils.models import CNN5, MLP, StridedCNN, build_model
 from ddd_utils.models.stacked import Single, StackedConvNet, StackedMLP, stack_models
 
-RECIPE = training.Recipe(optimizer="adam", lr=3e-3, batch_size=32, epochs=2)
+RECIPE = Recipe(optimizer="adam", lr=3e-3, batch_size=32, epochs=2)
 
 
 def plain_loss(logits: torch.Tensor, labels: torch.Tensor, loss: str) -> torch.Tensor:
@@ -27,7 +29,7 @@ def plain_loss(logits: torch.Tensor, labels: torch.Tensor, loss: str) -> torch.T
     return F.cross_entropy(logits, labels)
 
 
-def plain_training(model: torch.nn.Module, data: training.TrainData, recipe: training.Recipe, seed: int) -> None:
+def plain_training(model: torch.nn.Module, data: TrainData, recipe: Recipe, seed: int) -> None:
     """The textbook loop, one model at a time: the independent route train_many must agree with."""
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr)
@@ -59,7 +61,7 @@ RUNS = [(4, 0.0, 0), (4, 0.2, 1), (16, 0.2, 0), (4, 0.2, 2), (16, 0.0, 1)]
 @pytest.mark.parametrize("name, loss", [("mlp", "cross_entropy"), ("cnn5", "cross_entropy"),
                                        ("strided_cnn", "cross_entropy"), ("mlp", "squared")])
 def test_train_many_equals_training_each_model_alone(name, loss):
-    recipe = training.Recipe(optimizer="adam", lr=3e-3, batch_size=32, epochs=2, loss=loss)
+    recipe = Recipe(optimizer="adam", lr=3e-3, batch_size=32, epochs=2, loss=loss)
     models, datas, seeds = sweep_models(name, RUNS)
     alone = copy.deepcopy(models)
     histories = training.train_many(models, datas, recipe, seeds, eval_epochs=[2])
@@ -68,7 +70,7 @@ def test_train_many_equals_training_each_model_alone(name, loss):
         for (key, trained), expected in zip(model.state_dict().items(), reference.state_dict().values(),
                                             strict=True):
             assert torch.allclose(trained.float(), expected.float(), rtol=1e-4, atol=1e-5), key
-        wrong, losses = training.evaluate(reference, data.x_test, data.y_test, loss=loss)
+        wrong, losses = evaluate(reference, data.x_test, data.y_test, loss=loss)
         assert history["test_error"] == [pytest.approx(wrong.float().mean().item(), abs=2e-3)]
         with torch.no_grad():
             expected_loss = plain_loss(reference.eval()(data.x_test), data.y_test, loss).item()
@@ -109,7 +111,7 @@ def test_cnn5s_wider_than_the_stacking_limit_train_alone_and_as_they_would_stack
     # lower it, and must train what the stacked one does.
     from ddd_utils.models import stacked
 
-    recipe = training.Recipe(optimizer="adam", lr=3e-3, batch_size=32, epochs=2)
+    recipe = Recipe(optimizer="adam", lr=3e-3, batch_size=32, epochs=2)
     models, datas, seeds = sweep_models("cnn5", RUNS[:2])  # two seeds of width 4: one stack
     unstacked = copy.deepcopy(models)
     training.train_many(models, datas, recipe, seeds)
@@ -137,7 +139,7 @@ def train_until_killed(monkeypatch, models, datas, recipe, seeds, checkpoint, ep
 
 
 def test_train_many_resumes_bit_for_bit(tmp_path, monkeypatch):
-    recipe = training.Recipe(optimizer="adam", lr=3e-3, batch_size=32, epochs=4)
+    recipe = Recipe(optimizer="adam", lr=3e-3, batch_size=32, epochs=4)
     uninterrupted_models, datas, seeds = sweep_models("mlp", RUNS[:3])
     uninterrupted = training.train_many(uninterrupted_models, datas, recipe, seeds)
 
@@ -157,7 +159,7 @@ def test_a_checkpoint_of_another_job_is_refused(tmp_path):
     models, datas, seeds = sweep_models("mlp", RUNS[:2])
     checkpoint = tmp_path / "job.pt"
     training.train_many(models, datas, RECIPE, seeds, checkpoint=checkpoint)
-    other = training.Recipe(optimizer="adam", lr=1e-3, batch_size=32, epochs=2)
+    other = Recipe(optimizer="adam", lr=1e-3, batch_size=32, epochs=2)
     with pytest.raises(ValueError, match="another run .*recipe"):
         training.train_many(models, datas, other, seeds, checkpoint=checkpoint)
 
@@ -189,22 +191,22 @@ def test_a_stack_lives_where_its_models_live(make):
 def test_undoing_a_graph_warm_up_leaves_the_training_untouched(optimizer):
     # Before a CUDA graph is captured, a few eager steps warm it up and are undone; what they created in the
     # optimizer is zeroed. The next step must then equal the first step of a run that never warmed up.
-    recipe = training.Recipe(optimizer=optimizer, lr=1e-2, batch_size=32, epochs=1)
+    recipe = Recipe(optimizer=optimizer, lr=1e-2, batch_size=32, epochs=1)
     runs = []
     for warm_up in (False, True):
         models, datas, seeds = sweep_models("cnn5", RUNS[:3])
-        x, per_model = training._shared_or_stacked([d.x_train for d in datas])
-        steps = steps_module.Steps(stack_models(models), x, per_model, torch.stack([d.y_train for d in datas]),
-                                recipe, images=False, use_graphs=False)
-        table = steps_module.epoch_table([torch.Generator().manual_seed(s) for s in seeds], 200, False, x.device)
-        batch = table[:, :, :32]
+        x, per_model = shared_or_stacked([d.x_train for d in datas])
+        step = steps_module.GroupStep(stack_models(models), x, per_model, torch.stack([d.y_train for d in datas]),
+                                      recipe, images=False, use_graphs=False)
+        draws = steps_module.epoch_draws([torch.Generator().manual_seed(s) for s in seeds], 200, False, x.device)
+        batch = draws[:, :, :32]
         if warm_up:
-            before = {id(t): t.detach().clone() for t in steps._state_tensors()}
+            before = {id(t): t.detach().clone() for t in step._state_tensors()}
             for _ in range(steps_module.WARMUP_STEPS):
-                steps._compute(table[:, :, 32:64])
-            steps._restore(before)
-        steps(batch)
-        steps(table[:, :, 64:96])
-        runs.append([t.clone() for _, stack in steps.stacks for t in stack.state_dict().values()])
+                step._step_eagerly(draws[:, :, 32:64])
+            step._restore(before)
+        step.take(batch)
+        step.take(draws[:, :, 64:96])
+        runs.append([t.clone() for _, stack in step.stacks for t in stack.state_dict().values()])
     for cold, warm in zip(*runs, strict=True):
         assert torch.equal(cold, warm)

@@ -1,10 +1,10 @@
-"""Tests for ddd_utils.theory: closed-form risks against Monte Carlo of actual fits, limits, and edge cases."""
+"""Tests for ddd_utils.linear.theory: closed-form risks against Monte Carlo of actual fits, limits, and edge cases."""
 
 import numpy as np
 import pytest
 from scipy.optimize import minimize_scalar
 
-from ddd_utils.theory import (
+from ddd_utils.linear.theory import (
     asymptotic_min_norm_risk,
     asymptotic_optimal_ridge_risk,
     min_norm_bias_variance,

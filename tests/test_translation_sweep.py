@@ -10,9 +10,9 @@ import math
 import pytest
 import torch
 
+from ddd_utils.engine.sweep import load_results, run_sweep
 from ddd_utils.experiments import translation_sweep as ts
-from ddd_utils.presets import PRESETS
-from ddd_utils.sweep import load_results, run_sweep
+from ddd_utils.notebook.presets import PRESETS
 
 TINY = dataclasses.replace(ts.PRESETS["smoke"], steps=10, checkpoint_every=5, eval_count=4)
 SHARED = {name: value for name, value in dataclasses.asdict(TINY).items()}

@@ -11,12 +11,12 @@ import pytest
 import torch
 from test_datasets import _write_cifar
 
-from ddd_utils import sweep_curves
+from ddd_utils.analysis import sweep_curves
 from ddd_utils.data.subsets import nested_stratified_order
+from ddd_utils.engine.sweep import run_sweep
 from ddd_utils.experiments import mnist1d_cnn, vision_sweep
 from ddd_utils.models import build_model, count_parameters
-from ddd_utils.presets import PRESETS
-from ddd_utils.sweep import run_sweep
+from ddd_utils.notebook.presets import PRESETS
 
 TINY = vision_sweep.VisionSweepConfig(dataset="digits", widths=(1, 2), noises=(0.0, 0.2), n_trains=(60, 30),
                                       seeds=(0, 1), epochs=3, lr=1e-3, augment=False, eval_count=3,

@@ -7,11 +7,10 @@ import numpy as np
 import torch
 
 from ddd_utils._checks import check_positive_int
-from ddd_utils.train import TrainData
+from ddd_utils.engine.recipe import TrainData
 
 OPERATIONS = ("add", "subtract", "divide")
 INPUTS = ("one_hot", "tokens")  # how an equation is shown to a model: an MLP's one-hot pair, a Transformer's tokens
-EQUATION_LENGTH = 4  # tokens of "a o b =": a, the operation, b, "="
 
 
 def _is_prime(p: int) -> bool:

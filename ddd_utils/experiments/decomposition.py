@@ -15,16 +15,17 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ddd_utils import bias_variance, hessian
 from ddd_utils._checks import check_positive_int, check_probability
+from ddd_utils.analysis import bias_variance, hessian
 from ddd_utils.blas import spare_one_core
+from ddd_utils.data.digit_splits import load_split, one_hot
 from ddd_utils.data.mnist1d import make_mnist1d
 from ddd_utils.data.noise import corrupt_labels
-from ddd_utils.experiments.random_features import load_split, one_hot
-from ddd_utils.linear import min_norm_sweep
+from ddd_utils.engine.recipe import Recipe, TrainData, log_spaced_epochs
+from ddd_utils.engine.training import train_many
+from ddd_utils.linear.random_features import feature_scale, kernel_coefficients, random_features
+from ddd_utils.linear.solvers import min_norm_sweep
 from ddd_utils.models import build_model
-from ddd_utils.random_features import feature_scale, kernel_coefficients, random_features
-from ddd_utils.train import Recipe, TrainData, log_spaced_epochs, train_many
 
 NUM_CLASSES = 10
 DIGITS = 1797  # images in scikit-learn's digits

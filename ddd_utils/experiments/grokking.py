@@ -21,14 +21,15 @@ import numpy as np
 import torch
 
 from ddd_utils._checks import check_nonnegative, check_positive_int
+from ddd_utils.analysis.curves import first_reached
 from ddd_utils.blas import spare_one_core
-from ddd_utils.curves import first_reached
 from ddd_utils.data.modular import OPERATIONS, modular_data
-from ddd_utils.gpu_estimate import H200, Estimate, GpuCosts, train_many_estimate
+from ddd_utils.engine.gpu_estimate import H200, Estimate, GpuCosts, train_many_estimate
+from ddd_utils.engine.recipe import Recipe, TrainData, log_spaced_epochs
+from ddd_utils.engine.sweep import shared_settings
+from ddd_utils.engine.training import train_width_sweep
 from ddd_utils.models import MLP
 from ddd_utils.models.arithmetic_transformer import ArithmeticTransformer
-from ddd_utils.sweep import shared_settings
-from ddd_utils.train import Recipe, TrainData, log_spaced_epochs, train_width_sweep
 
 GROKKED = 0.9  # test accuracy that counts as generalised: the step where it is first reached is the grokking step
 MODELS = ("mlp", "transformer")
@@ -180,7 +181,7 @@ def run(job: list[dict], checkpoint: Path | None = None, progress: bool = False)
 
 
 def gpu_estimate(config: GrokkingConfig, costs: GpuCosts = H200) -> Estimate:
-    """Estimated time of the whole sweep as one in-process job on a GPU (`ddd_utils.gpu_estimate`): each weight
+    """Estimated time of the whole sweep as one in-process job on a GPU (`ddd_utils.engine.gpu_estimate`): each weight
     decay one `train_many` group, as `run` trains them."""
     runs, settings = run_configs(config), asdict(config)
     tokens = config.model == "transformer"

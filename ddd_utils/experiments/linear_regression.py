@@ -17,8 +17,8 @@ import numpy as np
 from ddd_utils._checks import check_nonnegative, check_positive_int, check_probability
 from ddd_utils.blas import config_n, sized_by
 from ddd_utils.data import random_direction, sample_gaussian_regression
-from ddd_utils.linear import min_norm
-from ddd_utils.theory import asymptotic_min_norm_risk, min_norm_bias_variance
+from ddd_utils.linear.solvers import min_norm
+from ddd_utils.linear.theory import asymptotic_min_norm_risk, min_norm_bias_variance
 
 ABLATIONS = ("small_singular_values", "test_features", "noise")
 
@@ -119,7 +119,7 @@ def _filter(s: np.ndarray, lam: float, ablation: str | None, config: LinearConfi
     if ablation == "small_singular_values":
         relative_cutoff = config.small_singular_cutoff
     else:
-        relative_cutoff = max(s.shape[1], columns) * np.finfo(np.float64).eps  # as in ddd_utils.linear.min_norm
+        relative_cutoff = max(s.shape[1], columns) * np.finfo(np.float64).eps  # as in ddd_utils.linear.solvers.min_norm
     keep = s > relative_cutoff * s[:, :1]
     return np.where(keep, 1.0 / np.where(keep, s, 1.0), 0.0)
 

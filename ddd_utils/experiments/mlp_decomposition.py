@@ -18,14 +18,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ddd_utils import bias_variance, sweep_curves
 from ddd_utils._checks import check_positive_int, check_probability
+from ddd_utils.analysis import bias_variance, sweep_curves
 from ddd_utils.blas import spare_one_core
+from ddd_utils.data.digit_splits import one_hot
+from ddd_utils.engine.provenance import environment
+from ddd_utils.engine.recipe import Recipe
+from ddd_utils.engine.training import train_width_sweep
 from ddd_utils.experiments import mnist1d_sweep
-from ddd_utils.experiments.random_features import one_hot
 from ddd_utils.files import write_atomically
-from ddd_utils.provenance import environment
-from ddd_utils.train import Recipe, train_width_sweep
 
 HALVES = 2  # Yang et al.'s k: disjoint training sets per trial
 

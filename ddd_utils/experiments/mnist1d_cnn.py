@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ddd_utils.engine.searches import run_search
 from ddd_utils.experiments.vision_sweep import VisionSweepConfig, gpu_estimate, run, run_configs
-from ddd_utils.searches import run_search
 
 # Greydanus's channel grid: 2 to 28 in steps of 2, then 30 to 100 in steps of 5.
 GREYDANUS_CHANNELS = (*range(2, 30, 2), *range(30, 101, 5))

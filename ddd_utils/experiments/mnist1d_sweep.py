@@ -16,14 +16,15 @@ from tqdm.auto import tqdm
 
 from ddd_utils._checks import check_nonnegative, check_positive_int, check_probability
 from ddd_utils.blas import spare_one_core
-from ddd_utils.checkpoints import save_atomically
 from ddd_utils.data.mnist1d import make_mnist1d
 from ddd_utils.data.noise import corrupt_labels
-from ddd_utils.gpu_estimate import H200, Estimate, GpuCosts, train_many_estimate
+from ddd_utils.engine.checkpoints import save_atomically
+from ddd_utils.engine.gpu_estimate import H200, Estimate, GpuCosts, train_many_estimate
+from ddd_utils.engine.provenance import environment
+from ddd_utils.engine.recipe import LOSSES, OPTIMIZERS, Recipe, TrainData, log_spaced_epochs
+from ddd_utils.engine.sweep import ResultStore, run_key, shared_settings
+from ddd_utils.engine.training import train_width_sweep
 from ddd_utils.models import MODELS, build_model, count_parameters, grow_from
-from ddd_utils.provenance import environment
-from ddd_utils.sweep import ResultStore, run_key, shared_settings
-from ddd_utils.train import LOSSES, OPTIMIZERS, Recipe, TrainData, log_spaced_epochs, train_width_sweep
 
 NUM_CLASSES = 10
 SMALL_INIT_STD = 0.1  # Belkin et al.'s small random weights, N(0, 0.01), for fresh networks (grow_from uses the same)
@@ -39,10 +40,10 @@ class MNIST1DSweepConfig:
     seeds: tuple[int, ...] = (0,)      # model initialisation, batch order and label-noise draw
     n_train: int = 4000                # training sequences (a prefix of the MNIST-1D training set)
     epochs: int = 300                  # full passes over the training set
-    optimizer: str = "adam"            # "adam" or "sgd" (ddd_utils.train.OPTIMIZERS)
+    optimizer: str = "adam"            # "adam" or "sgd" (ddd_utils.engine.recipe.OPTIMIZERS)
     lr: float = 1e-3                   # learning rate
     momentum: float = 0.9              # SGD only
-    loss: str = "cross_entropy"        # or "squared" (ddd_utils.train.LOSSES)
+    loss: str = "cross_entropy"        # or "squared" (ddd_utils.engine.recipe.LOSSES)
     batch_size: int = 128              # sequences per step
     eval_count: int = 25               # log-spaced epochs at which the history is recorded
     checkpoint_every: int = 50         # epochs between checkpoints of an unfinished run
@@ -185,7 +186,7 @@ def _train_together(models: list, datas: list[TrainData], seeds: list[int], sett
 
 
 def gpu_estimate(config: MNIST1DSweepConfig, costs: GpuCosts = H200) -> Estimate:
-    """Estimated time of the whole sweep as one in-process job on a GPU (`ddd_utils.gpu_estimate`)."""
+    """Estimated time of the whole sweep as one in-process job on a GPU (`ddd_utils.engine.gpu_estimate`)."""
     with torch.device("meta"):
         models = [build_model(run["model"], run["width"], (SIGNAL_LENGTH,), NUM_CLASSES) for run in run_configs(config)]
     evaluations = len(log_spaced_epochs(config.epochs, config.eval_count))

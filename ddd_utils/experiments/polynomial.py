@@ -14,8 +14,8 @@ import numpy as np
 from ddd_utils._checks import check_nonnegative, check_positive_int
 from ddd_utils.blas import config_n, sized_by
 from ddd_utils.data import TARGETS, sample_regression
-from ddd_utils.features import BASES, design_matrix
-from ddd_utils.linear import gradient_descent, min_norm, ridge, ridge_sweep
+from ddd_utils.linear.features import BASES, design_matrix
+from ddd_utils.linear.solvers import gradient_descent, min_norm, ridge, ridge_sweep
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ noise included), test loss and test token accuracy (without smoothing). Data: IW
 (`data.iwslt`, on a GPU), or the CPU stand-in, the generated task of `data.translation`, whose training targets
 carry token noise so that fitting them all means memorising. Either way the training sets are nested (a smaller
 one is a prefix of a larger one) and share one test set. On a GPU the training step runs under bf16 autocast where
-the GPU computes it natively (`ddd_utils.steps.autocast_dtype`; evaluation stays fp32), eagerly: it is not replayed
-from a CUDA graph, as the vision engine's steps are (its learning rate changes at every step).
+the GPU computes it natively (`ddd_utils.engine.steps.autocast_dtype`; evaluation stays fp32), eagerly: it is not
+replayed from a CUDA graph, as the vision engine's steps are (its learning rate changes at every step).
 """
 
 from __future__ import annotations
@@ -25,17 +25,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ddd_utils import job_progress
 from ddd_utils._checks import check_positive_int, check_probability
 from ddd_utils.blas import spare_one_core
-from ddd_utils.checkpoints import load_or_set_aside, save_atomically
 from ddd_utils.data import iwslt, translation
-from ddd_utils.gpu_estimate import H200, Estimate, GpuCosts, OpCount, count_ops, group_estimate
+from ddd_utils.engine import job_progress
+from ddd_utils.engine.checkpoints import load_or_set_aside, save_atomically
+from ddd_utils.engine.gpu_estimate import H200, Estimate, GpuCosts, OpCount, count_ops, group_estimate
+from ddd_utils.engine.recipe import log_spaced_epochs
+from ddd_utils.engine.steps import autocast_dtype, device_capability
+from ddd_utils.engine.sweep import shared_settings
 from ddd_utils.models import count_parameters
 from ddd_utils.models.transformer import PAD, TranslationTransformer, translation_loss
-from ddd_utils.steps import autocast_dtype, device_capability
-from ddd_utils.sweep import shared_settings
-from ddd_utils.train import log_spaced_epochs
 
 DATASETS = ("synthetic", "iwslt14")
 
@@ -307,7 +307,7 @@ def _step_and_forward(run: dict, vocab: int, length: int, autocast: bool) -> tup
 
 
 def gpu_estimate(config: TranslationSweepConfig, costs: GpuCosts = H200) -> Estimate:
-    """Estimated time of the sweep on a GPU (`ddd_utils.gpu_estimate`): each run alone, one after another, with
+    """Estimated time of the sweep on a GPU (`ddd_utils.engine.gpu_estimate`): each run alone, one after another, with
     eager steps; sentences as long as `max_tokens` (IWSLT'14) or as the generated task's longest."""
     if config.dataset == "iwslt14":
         length, vocab = config.max_tokens, config.vocab_size

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ddd_utils._checks import check_positive_int, check_probability
-from ddd_utils.experiments.random_features import DATASETS, NUM_CLASSES, load_split, one_hot
+from ddd_utils.data.digit_splits import DATASETS, NUM_CLASSES, load_split, one_hot
 
 
 @dataclass(frozen=True)

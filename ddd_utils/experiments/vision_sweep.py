@@ -25,10 +25,11 @@ from ddd_utils.blas import spare_one_core
 from ddd_utils.data.digits import digits
 from ddd_utils.data.noise import NOISE_KINDS, corrupt_labels
 from ddd_utils.data.subsets import nested_stratified_order
-from ddd_utils.gpu_estimate import H200, Estimate, GpuCosts, train_many_estimate
+from ddd_utils.engine.gpu_estimate import H200, Estimate, GpuCosts, train_many_estimate
+from ddd_utils.engine.recipe import OPTIMIZERS, Recipe, TrainData, log_spaced_epochs
+from ddd_utils.engine.sweep import shared_settings
+from ddd_utils.engine.training import train_width_sweep
 from ddd_utils.models import build_model, count_parameters
-from ddd_utils.sweep import shared_settings
-from ddd_utils.train import OPTIMIZERS, Recipe, TrainData, log_spaced_epochs, train_width_sweep
 
 NUM_CLASSES = 10
 # MNIST-1D datasets: Greydanus's 4,000 training sequences, or 16,000 from a larger run of the generator (thresholds
@@ -260,7 +261,7 @@ def _recipe(shared: dict) -> Recipe:
 
 
 def gpu_estimate(config: VisionSweepConfig, costs: GpuCosts = H200) -> Estimate:
-    """Estimated time of the whole sweep as one in-process job on a GPU (`ddd_utils.gpu_estimate`): each
+    """Estimated time of the whole sweep as one in-process job on a GPU (`ddd_utils.engine.gpu_estimate`): each
     training-set size one `train_many` group, as `run` trains them."""
     runs, shape = run_configs(config), INPUT_SHAPES[config.dataset]
     n_test = TEST_SIZES.get(config.dataset, config.test_size)

@@ -7,7 +7,8 @@ import torch
 from torch import nn
 
 from ddd_utils._checks import check_positive_int
-from ddd_utils.data.modular import EQUATION_LENGTH
+
+EQUATION_LENGTH = 4  # tokens of "a o b =": a, the operation, b, "=" (the format `data.modular` writes)
 
 
 class ArithmeticTransformer(nn.Module):

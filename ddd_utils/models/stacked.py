@@ -34,7 +34,7 @@ def _check_same_layout(models: Sequence[nn.Module], kinds: type | tuple[type, ..
         raise ValueError("models must have identical shapes (the same width and input size) to be stacked")
 
 
-def _where(model_layer: nn.Module, new_layer: nn.Module) -> nn.Module:
+def _on_device_of(model_layer: nn.Module, new_layer: nn.Module) -> nn.Module:
     """`new_layer` (built on `meta`: no random initialisation, which it does not need) moved, uninitialised, to the
     device and dtype of `model_layer`'s weights: a GPU, or `meta` in the tests. Every value is copied in after."""
     return new_layer.to_empty(device=model_layer.weight.device).to(model_layer.weight.dtype)
@@ -83,7 +83,7 @@ class StackedConvNet(nn.Module):
         with torch.no_grad():
             for i, layer in enumerate(models[0].net[:-2]):  # everything before Flatten and the linear head
                 if isinstance(layer, (nn.Conv1d, nn.Conv2d)):
-                    grouped = _where(layer, type(layer)(
+                    grouped = _on_device_of(layer, type(layer)(
                         layer.in_channels * self.num_models, layer.out_channels * self.num_models, layer.kernel_size,
                         stride=layer.stride, padding=layer.padding, bias=layer.bias is not None,
                         groups=self.num_models, device="meta"))
@@ -92,8 +92,8 @@ class StackedConvNet(nn.Module):
                         grouped.bias.copy_(torch.cat([model.net[i].bias for model in models]))
                     body.append(grouped)
                 elif isinstance(layer, nn.modules.batchnorm._BatchNorm):
-                    norm = _where(layer, type(layer)(layer.num_features * self.num_models, eps=layer.eps,
-                                                     momentum=layer.momentum, device="meta"))
+                    norm = _on_device_of(layer, type(layer)(layer.num_features * self.num_models, eps=layer.eps,
+                                                            momentum=layer.momentum, device="meta"))
                     for name in ("weight", "bias", "running_mean", "running_var"):
                         getattr(norm, name).copy_(torch.cat([getattr(model.net[i], name) for model in models]))
                     norm.num_batches_tracked.copy_(layer.num_batches_tracked)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ddd_utils.curves import Bump, late_bump, locate_bump
+from ddd_utils.analysis.curves import Bump, late_bump, locate_bump
 
 
 def select(records: list[dict], **fields) -> list[dict]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ddd_utils.curves import wrapped
+from ddd_utils.analysis.curves import wrapped
 
 
 class ClaimFailed(AssertionError):

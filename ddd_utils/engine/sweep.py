@@ -1,11 +1,11 @@
 """Resumable sweeps: a grid of runs, each finished run written atomically as its own record keyed by its config.
 
 Runs are done in jobs: a job is a list of runs trained together (small networks train many at once much faster than
-one by one; see `ddd_utils.train.train_many`) with one checkpoint. A restarted sweep skips runs whose record is
-valid, and rebuilds every unfinished job from the run list stored next to its checkpoint, so it resumes where it
-stopped: a killed process loses at most the work since its job's last checkpoint. A record that fails its checksum
-(a crash while an old version wrote it, a disk error, a hand edit) is moved aside and its run is done again, never
-silently used.
+one by one; see `ddd_utils.engine.training.train_many`) with one checkpoint. A restarted sweep skips runs whose
+record is valid, and rebuilds every unfinished job from the run list stored next to its checkpoint, so it resumes
+where it stopped: a killed process loses at most the work since its job's last checkpoint. A record that fails its
+checksum (a crash while an old version wrote it, a disk error, a hand edit) is moved aside and its run is done again,
+never silently used.
 Executors: "inprocess" (default), "process" (a local process pool, each worker on its own GPU when there are
 several) and "submitit" (SLURM clusters, or its local mode on one machine; each job asks for `JobResources`).
 """
@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
-from ddd_utils import job_progress
 from ddd_utils._checks import check_positive_int
+from ddd_utils.engine import job_progress
 from ddd_utils.files import write_atomically
 
 EXECUTORS = ("inprocess", "process", "submitit")
@@ -184,7 +184,7 @@ def _run_job(run: RunFunction, job: list[dict], root: str, progress: bool = Fals
     none is an error."""
     if gpus:
         _check_gpu_visible(gpus)
-    from ddd_utils.provenance import environment
+    from ddd_utils.engine.provenance import environment
 
     store = ResultStore(root)
     checkpoint = store.start_job(job)

@@ -19,8 +19,9 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode, conv_flop_count
 
+from ddd_utils.engine.evaluation import evaluate_stack
+from ddd_utils.engine.steps import GroupStep, autocast_dtype, epoch_draws
 from ddd_utils.models.stacked import stack_models
-from ddd_utils.steps import Steps, autocast_dtype, epoch_table
 
 
 @dataclass(frozen=True)
@@ -127,25 +128,23 @@ def engine_step(models: Sequence[torch.nn.Module], input_shape: tuple[int, ...],
     stacks = stack_models(models)
     y = torch.randint(0, classes, (len(models), batch), device="meta")
     images = len(input_shape) == 3
-    steps = Steps(stacks, _meta_inputs(batch, input_shape, tokens), False, y, recipe, images, use_graphs=False)
-    table = epoch_table([torch.Generator().manual_seed(i) for i in range(len(models))], batch,
+    step = GroupStep(stacks, _meta_inputs(batch, input_shape, tokens), False, y, recipe, images, use_graphs=False)
+    draws = epoch_draws([torch.Generator().manual_seed(i) for i in range(len(models))], batch,
                         recipe.augment and images, torch.device("meta"))
-    steps(table)
-    return count_ops(lambda: steps(table), autocast=costs.bf16)
+    step.take(draws)
+    return count_ops(lambda: step.take(draws), autocast=costs.bf16)
 
 
 def engine_evaluation(models: Sequence[torch.nn.Module], input_shape: tuple[int, ...], examples: int,
                       classes: int, tokens: int | None = None) -> OpCount:
     """One evaluation of every model on `examples` inputs (its training and test sets together), as
     `train_many` evaluates: each stack in batches of 1,024."""
-    from ddd_utils.train import _evaluate_stack
-
     stacks = stack_models(models)
     x = _meta_inputs(examples, input_shape, tokens)
 
     def evaluate() -> None:
         for indices, stack in stacks:
-            _evaluate_stack(stack, x, torch.randint(0, classes, (len(indices), examples), device="meta"), False)
+            evaluate_stack(stack, x, torch.randint(0, classes, (len(indices), examples), device="meta"), False)
     return count_ops(evaluate)
 
 

@@ -1,5 +1,6 @@
 """Checkpoints of a training group: written so that a crash never leaves half a file, tied to the exact run they
-belong to, and never able to block a sweep (a damaged one is moved aside and its job starts over)."""
+belong to, never able to block a sweep (a damaged one is moved aside and its job starts over), and resumed under
+this run's own optimizer flags."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from ddd_utils.engine.provenance import environment
 from ddd_utils.files import write_atomically
 
 if TYPE_CHECKING:
-    from ddd_utils.train import Recipe, TrainData
+    from ddd_utils.engine.recipe import Recipe, TrainData
 
 
 def fingerprint(models: Sequence[torch.nn.Module], datas: Sequence[TrainData], seeds: Sequence[int],
@@ -66,3 +68,35 @@ def load_or_set_aside(path: Path) -> dict | None:
         warnings.warn(f"checkpoint {path} cannot be read ({type(error).__name__}: {error}); moved it to {aside.name} "
                       f"and starting its run over", stacklevel=3)
         return None
+
+
+def save_group(path: Path, stacks, optimizer: torch.optim.Optimizer, generators: list[torch.Generator],
+               histories: list[dict], epoch: int, seconds: float, run_fingerprint: dict) -> None:
+    """Save a training group after `epoch`: its stacks, optimizer, shuffling generators and histories, the seconds
+    spent, its `fingerprint` and where it was written."""
+    save_atomically({
+        "stacks": [stack.state_dict() for _, stack in stacks], "optimizer": optimizer.state_dict(),
+        "generators": [generator.get_state() for generator in generators], "histories": histories, "epoch": epoch,
+        "seconds": seconds, "fingerprint": run_fingerprint, "provenance": environment()}, path)
+
+
+def resume(state: dict, stacks, optimizer: torch.optim.Optimizer, generators: list[torch.Generator]
+           ) -> tuple[list[dict], int, float]:
+    """Load a checkpoint's state (read on the CPU) into the stacks, optimizer and generators; return (histories,
+    first epoch to train, seconds already spent)."""
+    for (_, stack), stack_state in zip(stacks, state["stacks"], strict=True):
+        stack.load_state_dict(stack_state)
+    load_optimizer_state(optimizer, state["optimizer"])
+    for generator, generator_state in zip(generators, state["generators"], strict=True):
+        generator.set_state(generator_state)
+    return state["histories"], state["epoch"] + 1, state["seconds"]
+
+
+def load_optimizer_state(optimizer: torch.optim.Optimizer, saved: dict) -> None:
+    """Load a checkpoint's optimizer state under this run's `capturable` flags, not its writer's (which
+    `load_state_dict` would restore): a graphed run's checkpoint then resumes eagerly, on a CPU say, and an eager
+    one resumes graphed. Adam's step count goes where the flag wants it: beside the parameters when capturable (as
+    torch moves it), else it stays on the CPU, where checkpoints are read."""
+    flags = [{"capturable": group["capturable"]} if "capturable" in group else {} for group in optimizer.param_groups]
+    groups = [{**saved_group, **flag} for saved_group, flag in zip(saved["param_groups"], flags, strict=True)]
+    optimizer.load_state_dict({**saved, "param_groups": groups})

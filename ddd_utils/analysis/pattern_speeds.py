@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ddd_utils._checks import check_nonnegative, check_positive_int
-from ddd_utils.curves import first_reached
+from ddd_utils.analysis.curves import first_reached
 
 
 @dataclass(frozen=True)

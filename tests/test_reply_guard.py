@@ -18,7 +18,7 @@ from conftest import ROOT
 from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.session import Session
 
-from ddd_utils import notebook_client
+from ddd_utils.notebook import reply_guard
 
 
 def load_harness():
@@ -35,16 +35,16 @@ harness = load_harness()
 @pytest.fixture
 def guard(request):
     """The guard installed (conftest installs it for the whole session) or, with param False, removed."""
-    installed = bool(notebook_client._original)
+    installed = bool(reply_guard._original)
     if request.param:
-        notebook_client.install_reply_guard()
+        reply_guard.install_reply_guard()
     else:
-        notebook_client.uninstall_reply_guard()
-    notebook_client.recoveries.clear()
+        reply_guard.uninstall_reply_guard()
+    reply_guard.recoveries.clear()
     yield request.param
-    notebook_client.uninstall_reply_guard()
+    reply_guard.uninstall_reply_guard()
     if installed:
-        notebook_client.install_reply_guard()
+        reply_guard.install_reply_guard()
 
 
 @contextlib.contextmanager
@@ -97,15 +97,15 @@ def test_jupyter_clients_own_send_loses_the_wake_up_of_a_waiting_reply(guard):
 @pytest.mark.parametrize("guard", [True], indirect=True)
 def test_the_fix_rearms_the_socket_after_a_send(guard):
     seconds = asyncio.run(reply_while_client_sends(send_through_channel))
-    assert seconds is not None and seconds < 0.5 * notebook_client.POLL_SECONDS
-    assert notebook_client.recoveries == []
+    assert seconds is not None and seconds < 0.5 * reply_guard.POLL_SECONDS
+    assert reply_guard.recoveries == []
 
 
 @pytest.mark.parametrize("guard", [True], indirect=True)
 def test_short_polls_recover_a_wake_up_lost_any_other_way(guard):
     seconds = asyncio.run(reply_while_client_sends(send_raw_shadow))
-    assert seconds is not None and seconds < notebook_client.POLL_SECONDS + 0.5
-    assert [r["msg_type"] for r in notebook_client.recoveries] == ["kernel_info_reply"]
+    assert seconds is not None and seconds < reply_guard.POLL_SECONDS + 0.5
+    assert [r["msg_type"] for r in reply_guard.recoveries] == ["kernel_info_reply"]
 
 
 async def wait_for_a_reply_that_never_comes(kernel_statuses, timeout: float = 10.0):
@@ -115,30 +115,30 @@ async def wait_for_a_reply_that_never_comes(kernel_statuses, timeout: float = 10
         shell.send(request)
         for state, parent in kernel_statuses:
             status = session.msg("status", {"execution_state": state}, parent=request if parent else None)
-            notebook_client._observe(shell, status)
+            reply_guard._observe(shell, status)
         return await asyncio.wait_for(shell.get_msg(), timeout=timeout)
 
 
 @pytest.mark.parametrize("guard", [True], indirect=True)
 def test_a_reply_missing_after_the_kernel_went_idle_fails_fast_naming_the_cell(guard, monkeypatch):
-    monkeypatch.setattr(notebook_client, "REPLY_GRACE", 0.5)
+    monkeypatch.setattr(reply_guard, "REPLY_GRACE", 0.5)
     start = time.monotonic()
-    with pytest.raises(notebook_client.KernelStalled, match="finished execute_request \\('slow_cell\\(\\)'\\)"):
+    with pytest.raises(reply_guard.KernelStalled, match="finished execute_request \\('slow_cell\\(\\)'\\)"):
         asyncio.run(wait_for_a_reply_that_never_comes([("busy", True), ("idle", True)]))
-    assert time.monotonic() - start < 0.5 + 2 * notebook_client.POLL_SECONDS
+    assert time.monotonic() - start < 0.5 + 2 * reply_guard.POLL_SECONDS
 
 
 @pytest.mark.parametrize("guard", [True], indirect=True)
 def test_a_request_an_idle_kernel_never_starts_fails_fast(guard, monkeypatch):
-    monkeypatch.setattr(notebook_client, "IGNORED_GRACE", 0.5)
-    with pytest.raises(notebook_client.KernelStalled, match="without starting execute_request"):
+    monkeypatch.setattr(reply_guard, "IGNORED_GRACE", 0.5)
+    with pytest.raises(reply_guard.KernelStalled, match="without starting execute_request"):
         asyncio.run(wait_for_a_reply_that_never_comes([("idle", False)]))
 
 
 @pytest.mark.parametrize("guard", [True], indirect=True)
 def test_a_busy_kernel_is_never_declared_stalled(guard, monkeypatch):
-    monkeypatch.setattr(notebook_client, "REPLY_GRACE", 0.1)
-    monkeypatch.setattr(notebook_client, "IGNORED_GRACE", 0.1)
+    monkeypatch.setattr(reply_guard, "REPLY_GRACE", 0.1)
+    monkeypatch.setattr(reply_guard, "IGNORED_GRACE", 0.1)
     with pytest.raises(TimeoutError):  # still waiting when the test gives up: a long cell is not a stall
         asyncio.run(wait_for_a_reply_that_never_comes([("busy", True)], timeout=2.0))
 
@@ -186,16 +186,16 @@ def test_widget_cells_execute_hundreds_of_times_without_a_lost_wake_up(guard, tm
             nbclient.execute(notebook, cwd=str(tmp_path), kernel_name="python3", timeout=60)
     finally:
         busy.terminate()
-    assert notebook_client.recoveries == []
+    assert reply_guard.recoveries == []
     assert all(cell.outputs for cell in notebook.cells[1:])
 
 
 def test_book_build_and_papermill_use_the_guard(book_config):
-    assert "ddd_utils.notebook_client" in book_config["sphinx"]["extra_extensions"]
+    assert "ddd_utils.notebook.reply_guard" in book_config["sphinx"]["extra_extensions"]
     from importlib.metadata import entry_points
 
     engines = {entry.name: entry.value for entry in entry_points(group="papermill.engine")}
-    assert engines.get("ddd") == "ddd_utils.notebook_client:GuardedEngine"
+    assert engines.get("ddd") == "ddd_utils.notebook.reply_guard:GuardedEngine"
 
 
 def test_papermill_runs_a_notebook_with_the_guarded_engine(tmp_path):

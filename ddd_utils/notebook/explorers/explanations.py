@@ -1,13 +1,14 @@
 """Explorers of the explanation chapters: chapter 7's pattern-speed toy model (exact, recomputed on every move)
-and chapter 8's bias-variance decomposition (read from finished results). Built on `widgets`' views and live image."""
+and chapter 8's bias-variance decomposition (read from finished results). Built on `core`'s views and live image."""
 
 from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from ddd_utils import pattern_speeds, plots
-from ddd_utils.widgets import View, explorer, legend_below, rescale
+from ddd_utils.analysis import pattern_speeds
+from ddd_utils.notebook import plots
+from ddd_utils.notebook.explorers.core import View, explorer, legend_below, rescale
 
 # Chapter 7's toy: one fixed time axis for every setting (the sliders' timescales all fall inside it), so that a
 # move redraws the curves only.

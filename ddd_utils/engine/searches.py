@@ -9,8 +9,8 @@ import shlex
 from collections.abc import Callable
 from pathlib import Path
 
-from ddd_utils.provenance import provenance
-from ddd_utils.sweep import RunFunction, run_sweep
+from ddd_utils.engine.provenance import provenance
+from ddd_utils.engine.sweep import RunFunction, run_sweep
 
 
 def run_search(name: str, run: RunFunction, run_configs: Callable[[object], list[dict]], base: object,

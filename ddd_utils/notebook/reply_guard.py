@@ -123,12 +123,14 @@ def _check_stall(self: AsyncZMQSocketChannel) -> None:
         if request.idle_at is not None and now - request.idle_at > REPLY_GRACE:
             state.requests.pop(msg_id)
             raise KernelStalled(f"the kernel finished {_describe(request)} {now - request.idle_at:.0f} s ago, but "
-                                "its reply never reached the client (lost ZMQ message); see ddd_utils.notebook_client")
+                                "its reply never reached the client (lost ZMQ message); see "
+                                "ddd_utils.notebook.reply_guard")
         ignored = state.status == "idle" and state.status_at > request.sent and not request.started
         if ignored and now - request.sent > IGNORED_GRACE:
             state.requests.pop(msg_id)
             raise KernelStalled(f"the kernel has been idle for {now - state.status_at:.0f} s without starting "
-                                f"{_describe(request)} (lost ZMQ wake-up in the kernel); see ddd_utils.notebook_client")
+                                f"{_describe(request)} (lost ZMQ wake-up in the kernel); see "
+                                "ddd_utils.notebook.reply_guard")
 
 
 async def _get_msg(self: AsyncZMQSocketChannel, timeout: float | None = None) -> dict:

@@ -1,5 +1,5 @@
 """One optimizer step for a whole group of stacked models: the epoch's random draws, augmentation, and the step
-itself, run eagerly on the CPU and replayed from CUDA graphs on a GPU (see `Steps`)."""
+itself, taken eagerly on the CPU and replayed from CUDA graphs on a GPU (see `GroupStep`)."""
 
 from __future__ import annotations
 
@@ -10,16 +10,10 @@ from typing import TYPE_CHECKING
 import torch
 import torch.nn.functional as F
 
+from ddd_utils.engine.recipe import per_example_loss
+
 if TYPE_CHECKING:
-    from ddd_utils.train import Recipe
-
-
-def per_example_loss(logits: torch.Tensor, labels: torch.Tensor, loss: str) -> torch.Tensor:
-    """The loss of each example (any leading shape): cross-entropy, or the squared distance of the outputs from the
-    one-hot label (Belkin et al.'s loss)."""
-    if loss == "squared":
-        return (logits - F.one_hot(labels, logits.shape[-1]).to(logits.dtype)).square().sum(-1)
-    return F.cross_entropy(logits.flatten(0, -2), labels.flatten(), reduction="none").view(labels.shape)
+    from ddd_utils.engine.recipe import Recipe
 
 WARMUP_STEPS = 3  # eager steps (then undone) before a CUDA graph is captured: they allocate what the step needs
 
@@ -37,10 +31,10 @@ def make_optimizer(parameters: list[torch.nn.Parameter], recipe: Recipe, captura
                            foreach=True)
 
 
-def epoch_table(generators: list[torch.Generator], n: int, augment: bool, device: torch.device) -> torch.Tensor:
+def epoch_draws(generators: list[torch.Generator], n: int, augment: bool, device: torch.device) -> torch.Tensor:
     """Every random draw of one epoch, made on the CPU from each model's generator and moved once: a (K, M, n) table
-    of the batch order and, with augmentation, each position's crop offsets (0..8) and flip (0/1). Steps slice it,
-    so no step waits on a host-to-device copy (and a CUDA graph can replay them)."""
+    of the batch order and, with augmentation, each position's crop offsets (0..8) and flip (0/1). Each step takes
+    a slice of it, so no step waits on a host-to-device copy (and a CUDA graph can replay them)."""
     per_model = []
     for generator in generators:
         draws = [torch.randperm(n, generator=generator)]
@@ -90,8 +84,8 @@ def _autocast(dtype: torch.dtype | None):
     return torch.autocast("cuda", dtype=dtype or torch.bfloat16, enabled=dtype is not None, cache_enabled=False)
 
 
-class Steps:
-    """The optimizer steps of one group of stacks. On the CPU each step runs eagerly; on a GPU each batch size's
+class GroupStep:
+    """The optimizer step of one group of stacks. On the CPU each step runs eagerly; on a GPU each batch size's
     step (forward, backward and optimizer, for every stack at once) is captured once as a CUDA graph and replayed,
     which removes the per-kernel launch cost that dominates small models. Eager and graphed steps compute the same
     thing (a graph holds the learning rate it was captured with: the recipes keep it constant); if capture fails,
@@ -102,7 +96,7 @@ class Steps:
         self.stacks, self.x_train, self.per_model, self.recipe = stacks, x_train, per_model, recipe
         self.device = y_train.device
         self.augment = recipe.augment and images
-        # Model indices of each stack's models, and of the rows of torch.cat(logits) in `_compute` (the stacks in
+        # Model indices of each stack's models, and of the rows of torch.cat(logits) in `_step_eagerly` (the stacks in
         # order, each stack's models in its order): labels are gathered in that order so that row r's logits meet
         # the labels of model logit_models[r].
         self.model_indices = [torch.tensor(indices, device=self.device) for indices, _ in stacks]
@@ -112,28 +106,29 @@ class Steps:
         self.optimizer = make_optimizer(self.parameters, recipe, capturable=use_graphs)
         self.use_graphs = use_graphs
         self.precision = autocast_dtype(device_capability(self.device))  # None: fp32, no autocast
-        self.graphs: dict[int, tuple] = {}  # batch size -> (graph, static step table)
+        self.graphs: dict[int, tuple] = {}  # batch size -> (graph, its static copy of the draws)
 
-    def __call__(self, table: torch.Tensor) -> None:
-        """One step on the (K, M, B) slice of the epoch table."""
+    def take(self, draws: torch.Tensor) -> None:
+        """One step on a batch: the (K, M, B) slice of the epoch's draws (`epoch_draws`)."""
         if not self.use_graphs:
-            return self._compute(table)
-        size = table.shape[-1]
+            return self._step_eagerly(draws)
+        size = draws.shape[-1]
         if size not in self.graphs:
-            self._capture(table)
+            self._capture(draws)
         if not self.use_graphs:  # capture failed
-            return self._compute(table)
+            return self._step_eagerly(draws)
         graph, static = self.graphs[size]
-        static.copy_(table)
+        static.copy_(draws)
         graph.replay()
 
-    def _compute(self, table: torch.Tensor) -> None:
-        batch = table[0]  # (M, B): model m's examples for this step
+    def _step_eagerly(self, draws: torch.Tensor) -> None:
+        """Forward every stack on its models' batches, add the models' losses, backward, and step the optimizer."""
+        batch = draws[0]  # (M, B): model m's examples for this step
         logits = []
         for (_, stack), models in zip(self.stacks, self.model_indices, strict=True):
             inputs = self.x_train[models[:, None], batch[models]] if self.per_model else self.x_train[batch[models]]
             if self.augment:
-                dy, dx, flip = (table[k][models].flatten() for k in (1, 2, 3))
+                dy, dx, flip = (draws[k][models].flatten() for k in (1, 2, 3))
                 inputs = augment(inputs.flatten(0, 1), dy, dx, flip).view(inputs.shape)
             with _autocast(self.precision):
                 logits.append(stack(inputs))
@@ -149,12 +144,12 @@ class Steps:
         tensors = list(self.parameters) + [b for _, stack in self.stacks for b in stack.buffers()]
         return tensors + [t for state in self.optimizer.state.values() for t in state.values() if torch.is_tensor(t)]
 
-    def _capture(self, table: torch.Tensor) -> None:
+    def _capture(self, draws: torch.Tensor) -> None:
         """Warm up on a side stream, undo the warm-up, then record one step into a CUDA graph."""
         # detach(): a clone that autograd tracks would make each parameter's gradient accumulator now, on this
         # stream, and keep it alive into the capture, which it would then invalidate.
         before = {id(t): t.detach().clone() for t in self._state_tensors()}
-        static = table.clone()
+        static = draws.clone()
         try:
             # Warm-up and capture share one stream: autograd remembers the stream on which a parameter's gradient
             # accumulator was made, and capture fails if a backward pass has to reach back to another stream.
@@ -162,21 +157,21 @@ class Steps:
             stream.wait_stream(torch.cuda.current_stream(self.device))
             with torch.cuda.stream(stream):
                 for _ in range(WARMUP_STEPS):
-                    self._compute(static)
+                    self._step_eagerly(static)
             torch.cuda.current_stream(self.device).wait_stream(stream)
             self._restore(before)
             graph = torch.cuda.CUDAGraph()
             self.optimizer.zero_grad(set_to_none=True)  # the graph's own pool holds the gradients
             # thread_local: an unsafe call of another thread (a notebook's widgets, a prefetcher) does not break it.
             with torch.cuda.graph(graph, stream=stream, capture_error_mode="thread_local"):
-                self._compute(static)
+                self._step_eagerly(static)
         except RuntimeError as error:  # e.g. an operation that cannot be captured: train eagerly instead
             log.warning("CUDA graph capture failed (%s); training eagerly", error)
             torch.cuda.synchronize(self.device)
             self._restore(before)
             self.use_graphs = False
             return
-        self.graphs[table.shape[-1]] = (graph, static)
+        self.graphs[draws.shape[-1]] = (graph, static)
 
     @torch.no_grad()
     def _restore(self, before: dict[int, torch.Tensor]) -> None:

@@ -9,8 +9,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
-from ddd_utils import figure_text, sweep_curves
-from ddd_utils.curves import describe_curve, series_text, wrapped
+from ddd_utils.analysis import sweep_curves
+from ddd_utils.analysis.curves import describe_curve, series_text, wrapped
+from ddd_utils.notebook import figure_text
 
 BAND_PERCENTILES = (25, 75)  # the shaded spread over trials: the interquartile range
 THRESHOLD_STYLE = {"color": "0.35", "linestyle": "--", "linewidth": 1.0}
