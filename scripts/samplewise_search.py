@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 
-from ddd_utils import sweep_curves
+from ddd_utils.analysis import sweep_curves
 from ddd_utils.experiments import mnist1d_cnn
 from ddd_utils.experiments.vision_sweep import VisionSweepConfig
 
