@@ -1,6 +1,7 @@
 """The documented search for sample-wise double descent on the CPU (chapter 5): Greydanus's MNIST-1D CNN with more
 label noise and training sets closer in size than the shipped run's 15% at 1,000 and 4,000 sequences, so that the
-peak might outgrow what the extra data gains; and the 1-D ResNet18 at 8,000 and 16,000 sequences.
+peak might outgrow what the extra data gains; and the 1-D ResNet18 at 8,000 and 16,000 sequences, with 15% and 30%
+of the labels redrawn.
 
 Usage: python scripts/samplewise_search.py OUT   (resumable: finished runs are read back from OUT)
 Prints, per setting, the widths where the larger set's mean test error is higher than the smaller set's by more
@@ -25,6 +26,11 @@ SETTINGS = {  # name -> changes to BASE
     "resnet18-16k-n-16000-vs-8000": dict(models=("resnet18",), dataset="mnist1d_16k", noises=(0.15,),
                                          n_trains=(16000, 8000), widths=(4, 5, 6, 8, 10, 12), seeds=(0, 1, 2),
                                          epochs=50),
+    # The same at twice the noise (30% of labels redrawn, about 27% wrong): a taller peak, which the larger set
+    # reaches at a larger width. Widths chosen after seed 0 at k = 8, 10, 12 and 16 (its runs are among these).
+    "resnet18-16k-noise-0.3-n-16000-vs-8000": dict(models=("resnet18",), dataset="mnist1d_16k", noises=(0.3,),
+                                                   n_trains=(16000, 8000), widths=(6, 8, 10, 12, 14, 16),
+                                                   seeds=(0, 1, 2), epochs=50),
 }
 
 
@@ -38,7 +44,8 @@ def gap_lines(setting: dict) -> list[str]:
     noise, sizes = max(setting["config"]["noises"]), tuple(setting["config"]["n_trains"])
     large, small = (sweep_curves.final_curves(sweep_curves.select(setting["runs"], n_train=n), noise)
                     for n in sizes)
-    return sweep_curves.sample_wise_lines(sweep_curves.sample_wise_gap(small, large), sizes[::-1])
+    knob = "k" if "resnet18" in setting["config"]["models"] else "channels"
+    return sweep_curves.sample_wise_lines(sweep_curves.sample_wise_gap(small, large), sizes[::-1], knob)
 
 
 def main(out: str) -> None:

@@ -111,3 +111,16 @@ def test_a_band_moves_to_the_same_polygon_on_matplotlib_before_and_after_3_10():
     for point in polygon:  # every corner of the old-API polygon is on the new one
         assert np.isclose(covered, point).all(axis=1).any()
     plt.close(fig)
+
+
+def test_sample_wise_gaps_draws_each_gap_in_points_with_bars_of_twice_its_standard_error():
+    gap = {"widths": np.array([4, 8, 12]), "gap": np.array([-0.05, 0.01, 0.03]), "se": np.array([0.01, 0.02, 0.005]),
+           "hurts": np.array([False, False, True])}
+    fig, ax = plt.subplots()
+    plots.sample_wise_gaps(ax, {"setting": gap}, xlabel="k")
+    (points, _, (bars,)) = ax.containers[0].lines
+    assert np.allclose(points.get_ydata(), [-5.0, 1.0, 3.0])
+    lows, highs = (np.array([segment[end][1] for segment in bars.get_segments()]) for end in (0, 1))
+    assert np.allclose(highs - lows, [4.0, 8.0, 2.0])  # 2 SE either side
+    assert lows[2] > 0 and not lows[1] > 0  # only the width that `hurts` has its bar wholly above zero
+    plt.close(fig)

@@ -29,6 +29,7 @@ ALLOWED = {  # chapter prefix -> {matched text: why it is not a run's number}
         "training error on the noisy labels goes from 10%": "threshold: epsilon = 0.1",
         "training error falls to 10%": "threshold: epsilon = 0.1",
         "training error falls below 1%": "threshold: the 1% its printed line reads (eps = 0.01)",
+        "training error below 1%": "threshold: the 1% its printed line reads (eps = 0.01)",
     },
     "06": {
         "0.1 in the training loss": "setting: label smoothing",

@@ -194,6 +194,30 @@ def test_chapter_5_samplewise_the_resnet_on_16000_sequences_is_worse_than_on_800
                 <= sweep_curves.interpolation_width(curves["widths"], curves["train_error"], eps=0.01))
 
 
+def test_chapter_5_samplewise_with_twice_the_noise_more_data_hurts_from_one_threshold_to_the_other(samplewise):
+    setting = samplewise["settings"]["resnet18-16k-noise-0.3-n-16000-vs-8000"]
+    large, small = (sweep_curves.final_curves(sweep_curves.select(setting["runs"], n_train=n), 0.3)
+                    for n in (16000, 8000))
+    gap, widths = sweep_curves.sample_wise_gap(small, large), small["widths"]
+    fitted = [sweep_curves.interpolation_width(widths, c["train_error"], eps=0.01) for c in (small, large)]
+    assert fitted == [10, 14]  # "below 1% from k = 10 ... only from k = 14"
+    assert list(widths[gap["hurts"]]) == [10, 12, 14] == [w for w in widths if fitted[0] <= w <= fitted[1]]
+    assert gap["gap"][list(widths).index(12)] == gap["gap"].max() > 0.03  # "most at k = 12", "several points"
+    for i in np.flatnonzero(gap["hurts"]):  # "every seed on 16,000 ... worse than every seed on 8,000"
+        assert large["test_error"][:, i].min() > small["test_error"][:, i].max()
+    assert np.all(gap["gap"][widths <= 8] < 0) and gap["gap"][widths == 16][0] < 0  # "helps", "ahead again"
+    assert sweep_curves.modelwise_peak(large).peak_width == 10  # "the larger set peaks at k = 10"
+    assert (sweep_curves.interpolation_width(widths, large["train_error"], eps=0.1) <= 10 <= fitted[1])
+    assert np.all(np.diff(small["test_error"].mean(axis=0)) < 0)  # "its curve only falls across this range"
+    lower = samplewise["settings"]["resnet18-16k-n-16000-vs-8000"]
+    lower_large, lower_small = (sweep_curves.final_curves(sweep_curves.select(lower["runs"], n_train=n), 0.15)
+                                for n in (16000, 8000))
+    lower_gap = sweep_curves.sample_wise_gap(lower_small, lower_large)
+    assert lower_gap["hurts"].sum() < gap["hurts"].sum() and lower_gap["gap"].max() < gap["gap"].max()  # "wider
+    # and deeper"
+    assert large["test_error"].mean(axis=0).max() > lower_large["test_error"].mean(axis=0).max()  # "peak is taller"
+
+
 @pytest.fixture(scope="module")
 def reuse() -> dict:
     return _load("weight_reuse.json")

@@ -183,6 +183,18 @@ def sample_wise(ax: Axes, small: dict, large: dict, sizes: tuple[int, int], xlab
     return gap
 
 
+def sample_wise_gaps(ax: Axes, gaps: dict[str, dict], xlabel: str) -> None:
+    """Several settings' `sample_wise_gap`s on one axis, in points: the larger set's mean test error minus the
+    smaller set's against width, with bars of twice the standard error. Above zero more data hurts; a bar wholly
+    above zero is a shaded width of `sample_wise`."""
+    for label, gap in gaps.items():
+        ax.errorbar(gap["widths"], 100 * gap["gap"], yerr=200 * gap["se"], marker="o", markersize=3, capsize=3,
+                    label=label)
+    ax.axhline(0.0, color="0.5", linewidth=1)
+    double_descent_axes(ax, xlabel, "larger set minus smaller set (points)", logx=False, logy=False)
+    ax.legend(fontsize=9)
+
+
 def sample_wise_note(gap: dict, larger: int) -> str:
     """The title line that says whether any width is shaded."""
     return (f"shaded: n = {larger:,} worse by more than twice the standard error" if gap["hurts"].any() else
