@@ -1,6 +1,6 @@
 """The package's layout is its architecture (README, "Layout"): each room imports only the rooms below it, no module
 imports itself back through others, no module outgrows a file a reader can hold in mind, and the numpy half that
-chapters 1 and 2 run on never imports torch."""
+chapters 1-3 run on never imports torch."""
 
 from __future__ import annotations
 
@@ -82,13 +82,16 @@ def test_only_entry_points_and_tiny_helpers_sit_at_the_top_level_and_no_module_i
 
 
 def test_the_numpy_half_imports_no_torch():
-    # What chapters 1 and 2 import (scripts/check_min_versions.sh runs them where torch is not installed at all).
+    # What chapters 1-3 import (scripts/check_min_versions.sh runs them where torch is not installed at all; chapter
+    # 3's network section, the one place it needs torch, imports it when called).
     numpy_half = ["ddd_utils.linear.features", "ddd_utils.linear.solvers", "ddd_utils.linear.theory",
                   "ddd_utils.linear.random_features", "ddd_utils.analysis.curves", "ddd_utils.analysis.sweep_curves",
                   "ddd_utils.analysis.pattern_speeds", "ddd_utils.analysis.bias_variance",
                   "ddd_utils.experiments.polynomial", "ddd_utils.experiments.linear_regression",
                   "ddd_utils.notebook.presets", "ddd_utils.notebook.plots", "ddd_utils.notebook.claims",
-                  "ddd_utils.notebook.explorers.polynomial", "ddd_utils.notebook.explorers.linear"]
+                  "ddd_utils.experiments.random_features", "ddd_utils.experiments.trees", "ddd_utils.data.digit_splits",
+                  "ddd_utils.notebook.explorers.polynomial", "ddd_utils.notebook.explorers.linear",
+                  "ddd_utils.notebook.explorers.random_features"]
     code = (f"import importlib, sys\nfor name in {numpy_half!r}:\n    importlib.import_module(name)\n"
             "from ddd_utils.notebook.presets import choose_preset\nchoose_preset('auto')\n"
             "print(sorted(name for name in sys.modules if name.split('.')[0] == 'torch'))")
