@@ -30,18 +30,24 @@ class Recipe:
     loss: str = "cross_entropy"  # or "squared": sum over classes of (output - one-hot label)^2 (Belkin et al.)
 
     def __post_init__(self):
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {self.optimizer!r}")
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}; got {self.loss!r}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0; got {self.lr!r}")
+        check_training_choices(self.optimizer, self.lr, self.loss)
         check_positive_int("batch_size", self.batch_size)
         check_positive_int("epochs", self.epochs)
         check_nonnegative("momentum", self.momentum)
         if len(self.betas) != 2 or not all(0.0 <= beta < 1.0 for beta in self.betas):
             raise ValueError(f"betas must be two numbers in [0, 1); got {self.betas!r}")
         check_nonnegative("weight_decay", self.weight_decay)
+
+
+def check_training_choices(optimizer: str, lr: float, loss: str = "cross_entropy") -> None:
+    """The checks a `Recipe` makes of its optimizer, learning rate and loss, for configs that build one later (a
+    sweep's config is checked when made, not when its first run starts)."""
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {optimizer!r}")
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}")
+    if not lr > 0:
+        raise ValueError(f"lr must be > 0; got {lr!r}")
 
 
 RECIPES = {

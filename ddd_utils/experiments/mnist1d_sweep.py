@@ -21,7 +21,7 @@ from ddd_utils.data.noise import corrupt_labels
 from ddd_utils.engine.checkpoints import save_atomically
 from ddd_utils.engine.gpu_estimate import H200, Estimate, GpuCosts, train_many_estimate
 from ddd_utils.engine.provenance import environment
-from ddd_utils.engine.recipe import LOSSES, OPTIMIZERS, Recipe, TrainData, log_spaced_epochs
+from ddd_utils.engine.recipe import Recipe, TrainData, check_training_choices, log_spaced_epochs
 from ddd_utils.engine.sweep import ResultStore, run_key, shared_settings
 from ddd_utils.engine.training import train_width_sweep
 from ddd_utils.models import MODELS, build_model, count_parameters, grow_from
@@ -61,12 +61,7 @@ class MNIST1DSweepConfig:
         if not 1 <= self.n_train <= MNIST1D_TRAIN_SIZE:
             raise ValueError(f"n_train must be in [1, {MNIST1D_TRAIN_SIZE}] (the MNIST-1D training set); "
                              f"got {self.n_train!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {self.optimizer!r}")
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}; got {self.loss!r}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0; got {self.lr!r}")
+        check_training_choices(self.optimizer, self.lr, self.loss)
         check_nonnegative("momentum", self.momentum)
 
 

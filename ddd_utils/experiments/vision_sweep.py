@@ -26,7 +26,7 @@ from ddd_utils.data.digits import digits
 from ddd_utils.data.noise import NOISE_KINDS, corrupt_labels
 from ddd_utils.data.subsets import nested_stratified_order
 from ddd_utils.engine.gpu_estimate import H200, Estimate, GpuCosts, train_many_estimate
-from ddd_utils.engine.recipe import OPTIMIZERS, Recipe, TrainData, log_spaced_epochs
+from ddd_utils.engine.recipe import Recipe, TrainData, check_training_choices, log_spaced_epochs
 from ddd_utils.engine.sweep import shared_settings
 from ddd_utils.engine.training import train_width_sweep
 from ddd_utils.models import build_model, count_parameters
@@ -102,10 +102,7 @@ class VisionSweepConfig:
         for name in ("epochs", "batch_size", "eval_count"):
             check_positive_int(name, getattr(self, name))
         check_positive_int("checkpoint_every", self.checkpoint_every, minimum=0)
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {self.optimizer!r}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0; got {self.lr!r}")
+        check_training_choices(self.optimizer, self.lr)
         self._check_the_widest_can_interpolate()
 
     def _check_the_widest_can_interpolate(self) -> None:
