@@ -3,7 +3,10 @@ notebook-execution guard, installed for every test."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,3 +53,20 @@ def no_network(monkeypatch):
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+@pytest.fixture(scope="session")
+def built_html(tmp_path_factory) -> Path:
+    """The whole book built on the smoke preset, once per test session (the build and browser tests read it).
+    DDD_BUILT_HTML names an existing build's html folder to test instead, e.g. while changing only these tests."""
+    if os.environ.get("DDD_BUILT_HTML"):
+        return Path(os.environ["DDD_BUILT_HTML"])
+    out = tmp_path_factory.mktemp("book")
+    env = {key: value for key, value in os.environ.items() if key != "MPLBACKEND"}  # kernels draw inline
+    env["DDD_PRESET"] = "smoke"
+    env["DDD_RUNS_DIR"] = str(out / "runs")
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run([str(jupyter_book), "build", str(ROOT), "--path-output", str(out), "-W", "--keep-going"],
+                            env=env, capture_output=True, text=True, timeout=1200)
+    assert result.returncode == 0, f"book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    return out / "_build" / "html"

@@ -4,27 +4,11 @@ exercises' solutions are hidden until opened, and its maths is typeset by a Math
 from __future__ import annotations
 
 import html
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from conftest import CHAPTERS, CODE_WIDTH, ROOT, toc_files
-
-
-@pytest.fixture(scope="module")
-def built_html(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("book")
-    env = {key: value for key, value in os.environ.items() if key != "MPLBACKEND"}  # kernels draw inline
-    env["DDD_PRESET"] = "smoke"
-    env["DDD_RUNS_DIR"] = str(out / "runs")
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run([str(jupyter_book), "build", str(ROOT), "--path-output", str(out), "-W", "--keep-going"],
-                            env=env, capture_output=True, text=True, timeout=1200)
-    assert result.returncode == 0, f"book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-    return out / "_build" / "html"
 
 
 def page(html_root: Path, chapter: Path) -> str:

@@ -30,7 +30,7 @@ RANDOM_FEATURES_LOSS_LIMITS = (1e-2, 1e6)  # the loss and norm axis; higher peak
 RANDOM_FEATURES_N_LIMITS = (0.8, 1.25 * RANDOM_FEATURES_EXPLORER.max_ratio * RANDOM_FEATURES_MAX_N)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=256)  # every setting of the page's grid (notebook/web/random_features.py) once; a few kB each
 def _random_features_curve(n: int, noise: float, lam: float) -> random_features_experiment.RandomFeaturesSweep:
     config = random_features_experiment.with_overrides(RANDOM_FEATURES_EXPLORER, n=n)
     return random_features_experiment.sweep(config, noise=noise, lam=lam)  # one BLAS thread: see ddd_utils.blas
