@@ -110,7 +110,7 @@ def decomposition_web_explorer(results: dict[float, dict]) -> WebExplorer:
     web.text("parts_title", ("noise", "num_features"), lambda **s: titles(**s)[0])
     web.text("errors_title", ("noise", "num_features"), lambda **s: titles(**s)[1])
     web.text("title", ("noise",), lambda noise: f"label noise {noise:g}: random features on digits")
-    marks = {"N = n": ("grey", "dashed"), "slider's N": ("C3", "solid")}
+    marks = {"N = n": ("grey", "dashed"), "slider's N": ("C1", "solid")}  # not C3: the variance is red
     left = {"risk (mean over models)": ("k", "solid"), "bias^2": ("C0", "solid"), "variance": ("C3", "solid"), **marks}
     right = {"one model (min-norm)": ("k", "solid"), "average of the k models": ("C2", "solid"),
              "ridge tuned on held-out data": ("C4", "solid"), **marks}

@@ -37,7 +37,7 @@ def axis(field: str, title: str, domain: list[float], log: bool = False) -> dict
     channel = {"field": field, "type": "quantitative", "title": title,
                "scale": {"type": "log" if log else "linear", "domain": domain, "nice": False, "zero": False}}
     if log:  # decades only, plain numbers from 0.001 to 10,000 and powers of ten beyond (1e+6, not 1000000)
-        channel["axis"] = {"tickCount": 6, "labelExpr": "datum.value >= 1e4 || datum.value < 1e-3 ? "
+        channel["axis"] = {"tickCount": 4, "labelExpr": "datum.value >= 1e4 || datum.value < 1e-3 ? "
                                                          "format(datum.value, '.0e') : format(datum.value, '~g')"}
     return channel
 
