@@ -138,6 +138,14 @@ def test_chapter_7s_and_8s_entries_are_the_kernel_explorers_dynamics_and_decompo
     assert close(series(parts, "variance")["y"], DECOMPOSITIONS[0.2]["variance"])
 
 
+def test_an_axis_extent_reads_shared_arrays_and_skips_what_a_log_axis_cannot_show():
+    web = WebExplorer([Slider("n", "n", (1, 2), 1)], note="")
+    grid = web.share("grid", np.array([0.5, 2.0, 8.0]))
+    web.table("curve", ("n",), lambda n: [{"series": "s", "x": grid, "y": np.array([0.0, -1.0, n])}])
+    assert web.extent("curve", field="x") == (0.5, 8.0)
+    assert web.extent("curve", positive=True) == (1.0, 2.0)
+
+
 def test_embedded_values_keep_four_significant_digits_and_infinities_become_null():
     assert rounded(np.array([1.234567, np.inf, np.nan, -0.000123456])) == [1.235, None, None, -0.0001235]
     assert rounded(np.int64(3)) == 3 and rounded("fit") == "fit"

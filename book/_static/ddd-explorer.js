@@ -92,7 +92,13 @@
     }
     await update();
     element.classList.add("ddd-explorer-live");
-    document.body.classList.add("ddd-explorers-live");  // the CSS then hides what the explorers replace on screen
+    // On screen (ddd-explorer.css), this explorer replaces the widget cell before it, whose sliders need a kernel,
+    // and the static figure after it; an explorer that fails to draw leaves both in place.
+    const cell = element.closest(".cell");
+    for (const [neighbour, tag] of [[cell?.previousElementSibling, "tag_kernel-explorer"],
+                                    [cell?.nextElementSibling, "tag_static-figure"]]) {
+      if (neighbour?.classList.contains(tag)) neighbour.classList.add("ddd-replaced");
+    }
   }
 
   function mountAll() {

@@ -119,8 +119,11 @@ class WebExplorer:
     def extent(self, *tables: str, field: str = "y", positive: bool = False) -> tuple[float, float]:
         """The smallest and largest `field` over every entry of `tables` (only values > 0 with `positive`): an axis
         domain that holds every setting, so that a slider move never rescales the frame."""
+        def stored(value):  # a shared array's reference, resolved
+            return self.shared[value[1:]] if isinstance(value, str) and value.startswith("@") else value
+
         values = [v for name in tables for found in self.tables[name]["entries"].values() for s in found
-                  for v in np.atleast_1d(np.asarray(s.get(field, []), dtype=float))]
+                  for v in np.atleast_1d(np.asarray(stored(s.get(field, [])), dtype=float))]
         values = np.asarray(values, dtype=float)
         values = values[np.isfinite(values) & ((values > 0) if positive else True)]
         if values.size == 0:
@@ -137,8 +140,7 @@ class WebExplorer:
         sliders = [{"name": s.name, "label": s.label, "values": [rounded(v) for v in s.values],
                     "start": s.values.index(s.start)} for s in self.sliders.values()]
         return {"spec": {**self.spec, "params": params}, "sliders": sliders, "tables": self.tables,
-                "texts": self.texts, "shared": self.shared,
-                "note": self.note}
+                "texts": self.texts, "shared": self.shared, "note": self.note}
 
     def _start_key(self, by: Sequence[str]) -> str:
         return ",".join(str(self.sliders[name].values.index(self.sliders[name].start)) for name in by)
@@ -147,8 +149,8 @@ class WebExplorer:
         """The page's markup: an element that ddd-explorer.js fills with the sliders and the chart, holding the
         payload as inert JSON (in Jupyter, where that script is absent, only the fallback line shows)."""
         data = json.dumps(self.payload(), separators=(",", ":"), allow_nan=False)
-        if len(data) > MAX_PAYLOAD_BYTES:
-            raise ValueError(f"the explorer embeds {len(data):,} bytes, over MAX_PAYLOAD_BYTES = "
+        if len(data.encode()) > MAX_PAYLOAD_BYTES:
+            raise ValueError(f"the explorer embeds {len(data.encode()):,} bytes, over MAX_PAYLOAD_BYTES = "
                              f"{MAX_PAYLOAD_BYTES:,}: embed fewer slider values")
         data = data.replace("</", "<\\/")  # no "</script>" inside the script element
         fallback = "The in-browser explorer runs on the book's HTML pages; in a notebook, use the widget above."
@@ -156,4 +158,5 @@ class WebExplorer:
                 f'<script type="application/json" class="ddd-explorer-data">{data}</script></div>')
 
     def _repr_html_(self) -> str:
+        """What a notebook cell that ends with the explorer shows (and the book build embeds)."""
         return self.html()
