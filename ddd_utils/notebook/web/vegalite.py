@@ -96,8 +96,8 @@ def panel(title: str, *layers: dict) -> dict:
 
 def side_by_side(*panels: dict, title: str | None = None) -> dict:
     """The explorer's chart: panels in a row, each with its own scales and legend, under an optional title."""
-    spec = {"$schema": SCHEMA, "hconcat": list(panels), "resolve": {"scale": {"color": "independent",
-                                                                               "strokeDash": "independent"}},
+    spec = {"$schema": SCHEMA, "background": "white",  # legible under the theme's dark mode too
+            "hconcat": list(panels), "resolve": {"scale": {"color": "independent", "strokeDash": "independent"}},
             "config": {"axis": {"labelFontSize": 11, "titleFontSize": 12, "grid": True, "gridOpacity": 0.4},
                        "legend": {"labelFontSize": 11, "symbolSize": 120}, "view": {"stroke": "#bbbbbb"}}}
     if title is not None:
