@@ -89,6 +89,9 @@ def test_chapter_2s_entries_are_the_kernel_explorers_simulation_and_exact_risk(b
         assert close(series(by_n, linear.SIMULATION)["y"], np.median(state["by_n"].risk, axis=0))
         by_p = entry(web, "by_p", n=n, noise=noise, lam=lam)
         assert close(series(by_p, linear.SIMULATION)["y"], np.median(state["by_p"].risk, axis=0))
+        key = ",".join(str(web.sliders[s].values.index(v)) for s, v in (("n", n), ("noise", noise), ("lam", lam)))
+        cut = np.median(state["by_p"].risk, axis=0).max() > kernel_linear.LINEAR_TOP
+        assert web.texts["by_p_title"]["entries"][key] == f"n = {n} samples" + (" (peak cut)" if cut else "")
         exact = [segment for segment in by_p if segment["series"] == linear.EXACT]
         assert (not exact) == (lam > 0) and (lam > 0 or close(exact[0]["y"], state["theory_by_p"]))
 

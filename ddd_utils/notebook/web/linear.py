@@ -3,6 +3,8 @@ ridge, each state the kernel explorer's own (`explorers.linear.linear_state`), e
 
 from __future__ import annotations
 
+import numpy as np
+
 from ddd_utils.notebook.explorers import linear as kernel
 from ddd_utils.notebook.explorers.core import noise_floor
 from ddd_utils.notebook.web import vegalite as vl
@@ -30,11 +32,18 @@ def linear_web_explorer(n: int = 50, p: int = 50, noise: float = 0.25) -> WebExp
         web.table(f"{key}_marks", ("n", "p"), lambda n, p, slider=slider, threshold_key=threshold_key: [
             {"series": "threshold", "x": 1.0}, {"series": f"slider's {slider}", "x": (n if slider == "n" else p) /
                                                  (n if threshold_key == "n" else p)}])
-    web.text("by_n_title", ("p",), lambda p: f"d = {p} features")
-    web.text("by_p_title", ("n",), lambda n: f"n = {n} samples")
+    web.text("by_n_title", ("p", "noise", "lam"), lambda p, noise, lam: f"d = {p} features" + _cut(
+        kernel.linear_state(p, p, noise, lam)["by_n"]))
+    web.text("by_p_title", ("n", "noise", "lam"), lambda n, noise, lam: f"n = {n} samples" + _cut(
+        kernel.linear_state(n, n, noise, lam)["by_p"]))
     web.text("title", ("noise", "lam"), lambda noise, lam: f"noise variance {noise:g}" + (
         f", ridge lam = {lam:g}" if lam else " (min-norm)"))
     return web.chart(_spec(web))
+
+
+def _cut(curve) -> str:
+    """The kernel view's note that a median peak above the axis' top is cut."""
+    return " (peak cut)" if np.median(curve.risk, axis=0).max() > kernel.LINEAR_TOP else ""
 
 
 def _curve(key: str, theory_key: str, threshold_key: str):

@@ -69,8 +69,9 @@ def polynomial_web_explorer(n: int = 16, noise: float = 0.1, num_features: int =
 def _error_title(n: int, noise: float, p: int) -> str:
     curve = kernel.polynomial_state(n, noise, n)["curve"]
     nearest = int(np.argmin(np.abs(np.log(curve.num_features) - np.log(p))))
+    cut = " (peak cut)" if np.median(curve.test_error, axis=0).max() > kernel.POLYNOMIAL_TOP else ""
     return (f"swept p nearest the slider's, {curve.num_features[nearest]}: median test MSE "
-            f"{np.median(curve.test_error[:, nearest]):.3g}")
+            f"{np.median(curve.test_error[:, nearest]):.3g}{cut}")
 
 
 def _spec(web: WebExplorer) -> dict:
