@@ -75,7 +75,7 @@ def drag(driver, explorer, slider) -> tuple[list[float], list[int]]:
     return times, indices
 
 
-def kernel_moves(page: str, payload: dict, moves: list[dict]) -> list[float]:
+def kernel_moves(page: str, moves: list[dict]) -> list[float]:
     """The kernel explorer's time for each move (one setting of the web sliders each), caches warmed first."""
     state_of, view_class, names, fixed = KERNEL[page]
 
@@ -117,8 +117,7 @@ def main() -> None:
                     times += moved
                     if page.stem in KERNEL and len(payload["sliders"]) == len(KERNEL[page.stem][2]):
                         start = {s["name"]: s["values"][s["start"]] for s in payload["sliders"]}
-                        kernel += kernel_moves(page.stem, payload,
-                                               [{**start, spec["name"]: spec["values"][i]} for i in indices])
+                        kernel += kernel_moves(page.stem, [{**start, spec["name"]: spec["values"][i]} for i in indices])
             browser_median = statistics.median(times)
             shown = f"{statistics.median(kernel):10.1f} {statistics.median(kernel) / browser_median:6.1f}" \
                 if kernel else f"{'-':>10s} {'-':>6s}"

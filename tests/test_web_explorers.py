@@ -28,6 +28,12 @@ def entry(web: WebExplorer, table: str, **settings) -> list[dict]:
     return web.tables[table]["entries"][key]
 
 
+def text(web: WebExplorer, name: str, **settings) -> str:
+    """The text parameter `name` at `settings` (slider values)."""
+    by = web.texts[name]["by"]
+    return web.texts[name]["entries"][",".join(str(web.sliders[s].values.index(settings[s])) for s in by)]
+
+
 def series(segments: list[dict], name: str) -> dict:
     return next(segment for segment in segments if segment["series"] == name)
 
@@ -89,9 +95,8 @@ def test_chapter_2s_entries_are_the_kernel_explorers_simulation_and_exact_risk(b
         assert close(series(by_n, linear.SIMULATION)["y"], np.median(state["by_n"].risk, axis=0))
         by_p = entry(web, "by_p", n=n, noise=noise, lam=lam)
         assert close(series(by_p, linear.SIMULATION)["y"], np.median(state["by_p"].risk, axis=0))
-        key = ",".join(str(web.sliders[s].values.index(v)) for s, v in (("n", n), ("noise", noise), ("lam", lam)))
         cut = np.median(state["by_p"].risk, axis=0).max() > kernel_linear.LINEAR_TOP
-        assert web.texts["by_p_title"]["entries"][key] == f"n = {n} samples" + (" (peak cut)" if cut else "")
+        assert text(web, "by_p_title", n=n, noise=noise, lam=lam) == f"n = {n} samples" + (" (peak cut)" if cut else "")
         exact = [segment for segment in by_p if segment["series"] == linear.EXACT]
         assert (not exact) == (lam > 0) and (lam > 0 or close(exact[0]["y"], state["theory_by_p"]))
 
@@ -125,8 +130,7 @@ def test_a_setting_the_sweep_did_not_run_shows_no_curve_and_says_so():
         {**r, "config": {**r["config"], "n_train": 50}} for r in RECORDS if r["config"]["noise"] == 0.0]
     web = sweeps.epoch_sweep_web_explorer(records)
     assert entry(web, "at_epoch", noise=0.2, n_train=50, epoch=100) == []
-    key = ",".join(str(web.sliders[s].values.index(v)) for s, v in (("noise", 0.2), ("n_train", 50), ("epoch", 100)))
-    assert web.texts["epoch_title"]["entries"][key] == "no runs at label noise 0.2 with n = 50"
+    assert text(web, "epoch_title", noise=0.2, n_train=50, epoch=100) == "no runs at label noise 0.2 with n = 50"
 
 
 def test_chapter_7s_and_8s_entries_are_the_kernel_explorers_dynamics_and_decomposition(built):
@@ -136,7 +140,7 @@ def test_chapter_7s_and_8s_entries_are_the_kernel_explorers_dynamics_and_decompo
     dynamics = state["dynamics"]
     test = series(entry(web, "errors", slow_speed=0.001, fast_speed=0.3, noise=0.5), "test")
     assert close(test["y"], np.maximum(dynamics.test_mse / dynamics.label_variance,
-                                       explanations.ERROR_FLOOR)[::explanations.TIME_STRIDE])
+                                       kernel_explanations.PATTERN_ERROR_FLOOR)[::explanations.TIME_STRIDE])
     parts = entry(built["decomposition"], "parts", noise=0.2)
     assert close(series(parts, "variance")["y"], DECOMPOSITIONS[0.2]["variance"])
 

@@ -20,9 +20,13 @@ def select(records: list[dict], **fields) -> list[dict]:
     return chosen
 
 
+def config_values(records: list[dict], name: str) -> list:
+    """The sorted distinct values of config field `name` over `records` (a sweep's widths, noises, sizes)."""
+    return sorted({r["config"][name] for r in records})
+
+
 def _by_seed_and_width(records: list[dict], knob: str = "width") -> tuple[list[int], list[int], dict]:
-    widths = sorted({r["config"][knob] for r in records})
-    seeds = sorted({r["config"]["seed"] for r in records})
+    widths, seeds = config_values(records, knob), config_values(records, "seed")
     by_key = {(r["config"]["seed"], r["config"][knob]): r["history"] for r in records}
     if len(by_key) != len(records):
         raise ValueError(f"records must hold one run per (seed, {knob}): select one setting of the other fields first")

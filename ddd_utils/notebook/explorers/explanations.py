@@ -15,6 +15,7 @@ from ddd_utils.notebook.explorers.core import View, explorer, legend_below, resc
 PATTERN_TIMES = np.logspace(-2, 7, 300)
 PATTERN_SPEEDS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0)  # a pattern's learning speed, s^2
 PATTERN_DECAYS = (0.0, 1e-4, 1e-3, 1e-2, 0.1)
+PATTERN_ERROR_FLOOR = 1e-4  # errors below this (a noise-free fit converging) are drawn at it
 
 
 def pattern_speeds_state(slow_speed: float, fast_speed: float, fast: int, noise: float, decay: float = 0.0,
@@ -25,6 +26,24 @@ def pattern_speeds_state(slow_speed: float, fast_speed: float, fast: int, noise:
                                           fast_signal=fast_signal if fast else 0.0)
     return {"config": config, "dynamics": pattern_speeds.gradient_flow(pattern_speeds.draw(config, seed),
                                                                        PATTERN_TIMES)}
+
+
+def pattern_errors(dynamics: pattern_speeds.Dynamics) -> tuple[np.ndarray, np.ndarray]:
+    """Train and test error over time as the explorers draw them: relative to Var(y), floored."""
+    return tuple(np.maximum(mse / dynamics.label_variance, PATTERN_ERROR_FLOOR)
+                 for mse in (dynamics.train_mse, dynamics.test_mse))
+
+
+def pattern_speeds_titles(state: dict) -> tuple[str, str, str]:
+    """The toy model figure's titles (errors, parts, figure): the kernel view's and the page explorer's."""
+    config, dynamics = state["config"], state["dynamics"]
+    peak = float(np.max(dynamics.test_mse) / dynamics.label_variance)
+    decay = f", weight decay {config.decay:g}" if config.decay else ""
+    signal = f", fast pattern's share of the signal {config.fast_signal:g}" if config.fast_signal else ""
+    return (f"highest test error {peak:.3g} x Var(y)",
+            f"n = {config.n}; slow pattern {config.slow} dims, fast pattern {config.fast}",
+            f"speeds: slow {config.slow_scale ** 2:g}, fast {config.fast_scale ** 2:g}; label noise "
+            f"{config.noise:g}{decay}{signal}")
 
 
 class PatternSpeedsView(View):
@@ -46,21 +65,17 @@ class PatternSpeedsView(View):
 
     def update(self, state: dict) -> None:
         config, dynamics = state["config"], state["dynamics"]
-        floor = 1e-4  # errors below this (a noise-free fit converging) are drawn at it
-        self.train.set_data(dynamics.times, np.maximum(dynamics.train_mse / dynamics.label_variance, floor))
-        self.test.set_data(dynamics.times, np.maximum(dynamics.test_mse / dynamics.label_variance, floor))
+        train, test = pattern_errors(dynamics)
+        self.train.set_data(dynamics.times, train)
+        self.test.set_data(dynamics.times, test)
         self.fast_time.set_xdata([1 / config.fast_scale ** 2] * 2)
         self.slow_time.set_xdata([1 / config.slow_scale ** 2] * 2)
         self.slow_part.set_data(dynamics.times, dynamics.slow_part)
         self.fast_part.set_data(dynamics.times, dynamics.fast_part)
-        peak = float(np.max(dynamics.test_mse) / dynamics.label_variance)
-        self.left.set_title(f"highest test error {peak:.3g} x Var(y)", fontsize=9)
-        self.right.set_title(f"n = {config.n}; slow pattern {config.slow} dims, fast pattern {config.fast}",
-                             fontsize=9)
-        decay = f", weight decay {config.decay:g}" if config.decay else ""
-        signal = f", fast pattern's share of the signal {config.fast_signal:g}" if config.fast_signal else ""
-        self.fig.suptitle(f"speeds: slow {config.slow_scale ** 2:g}, fast {config.fast_scale ** 2:g}; label "
-                          f"noise {config.noise:g}{decay}{signal}", fontsize=10)
+        errors_title, parts_title, title = pattern_speeds_titles(state)
+        self.left.set_title(errors_title, fontsize=9)
+        self.right.set_title(parts_title, fontsize=9)
+        self.fig.suptitle(title, fontsize=10)
         rescale(self.left)
         top = np.ceil(max(dynamics.slow_part.max(), dynamics.fast_part.max(), 1.0))  # whole units: a stable frame
         self.right.set_xlim(self.left.get_xlim())
@@ -100,6 +115,18 @@ def decomposition_state(results: dict[float, dict], noise: float, num_features: 
     return {"noise": noise, "result": result, "index": min(index, len(result["num_features"]) - 1)}
 
 
+def decomposition_titles(state: dict) -> tuple[str, str, str]:
+    """The decomposition figure's titles (parts, errors, figure): the kernel view's and the page explorer's."""
+    result, index = state["result"], state["index"]
+    N = result["num_features"][index]
+    bias = result["bias"][index]
+    shown = f"{bias:.3g}" if bias > 0 else "too small to measure (its estimate is at or below 0)"
+    return (f"N = {N}: bias^2 {shown}, variance {result['variance'][index]:.3g}",
+            f"N = {N}: one model {result['test_error'][:, index].mean():.3f}, average "
+            f"{result['split_average_error'][index]:.3f}, ridge {result['ridge_error'][index]:.3f}",
+            f"label noise {state['noise']:g}: random features on digits")
+
+
 class DecompositionView(View):
     """Left: risk, squared bias and variance against N. Right: test error of one model, of the average over the
     disjoint training sets, and of ridge tuned on held-out data. The slider's N is marked on both."""
@@ -131,13 +158,10 @@ class DecompositionView(View):
             mark.set_xdata([N[index]] * 2)
         for threshold in self.thresholds:
             threshold.set_xdata([result["threshold"]] * 2)
-        bias = result["bias"][index]
-        shown = f"{bias:.3g}" if bias > 0 else "too small to measure (its estimate is at or below 0)"
-        self.left.set_title(f"N = {N[index]}: bias^2 {shown}, variance {result['variance'][index]:.3g}", fontsize=9)
-        self.right.set_title(f"N = {N[index]}: one model {result['test_error'][:, index].mean():.3f}, average "
-                             f"{result['split_average_error'][index]:.3f}, ridge {result['ridge_error'][index]:.3f}",
-                             fontsize=9)
-        self.fig.suptitle(f"label noise {state['noise']:g}: random features on digits", fontsize=10)
+        parts_title, errors_title, title = decomposition_titles(state)
+        self.left.set_title(parts_title, fontsize=9)
+        self.right.set_title(errors_title, fontsize=9)
+        self.fig.suptitle(title, fontsize=10)
         rescale(self.left)
         rescale(self.right, errors=True)
 

@@ -53,6 +53,16 @@ def linear_state(n: int, p: int, noise: float, lam: float = 0.0) -> dict:
             "theory_by_n": theory_by_n, "theory_by_p": theory_by_p}
 
 
+def linear_titles(key: str, size: int, curve: linear_regression.RiskCurve, noise: float, lam: float
+                  ) -> tuple[str, str]:
+    """The title of panel `key` ("by_n": its sweep at d = `size`; "by_p": at n = `size`) and of the figure: the
+    kernel view's and the page explorer's (`notebook/web/linear.py`)."""
+    cut = " (peak cut)" if np.median(curve.risk, axis=0).max() > LINEAR_TOP else ""
+    panel = f"d = {size} features" if key == "by_n" else f"n = {size} samples"
+    ridge = f", ridge lam = {lam:g}" if lam else " (min-norm)"
+    return panel + cut, f"noise variance {noise:g}{ridge}"
+
+
 class LinearView(View):
     """Left: risk against n at d = p. Right: risk against p at fixed n. Monte Carlo medians, exact theory dashed.
     Each panel's x axis is the ratio to its threshold (n / d, p / n): the peak stays at 1, and a move of n or p
@@ -85,14 +95,13 @@ class LinearView(View):
             if exact is not None:
                 theory.set_data(ratios, exact)
             current.set_xdata([state[slider] / threshold] * 2)
-            cut = " (peak cut)" if np.median(curve.risk, axis=0).max() > LINEAR_TOP else ""
-            size = f"d = {state['p']} features" if key == "by_n" else f"n = {state['n']} samples"
-            ax.set_title(size + cut, fontsize=9)
+            title, figure_title = linear_titles(key, state["p" if key == "by_n" else "n"], curve, state["noise"],
+                                                state["lam"])
+            ax.set_title(title, fontsize=9)
             rescale(ax)
             ax.set_ylim(noise_floor(state["noise"]), LINEAR_TOP)  # a fixed top, like chapter 1's
             legend_below(ax)  # its entries change with the ridge: the exact curve is for min-norm only
-        ridge = f", ridge lam = {state['lam']:g}" if state["lam"] else " (min-norm)"
-        self.fig.suptitle(f"noise variance {state['noise']:g}{ridge}", fontsize=10)
+        self.fig.suptitle(figure_title, fontsize=10)
 
 
 def linear_neighbours(n: int, p: int, lam: float = 0.0, moved: str | None = None, direction: int = 0, **_) -> list:

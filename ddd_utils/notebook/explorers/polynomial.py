@@ -49,9 +49,32 @@ def polynomial_state(n: int, noise: float, num_features: int, basis: str = "lege
     """Everything the polynomial explorer draws for one slider setting."""
     config = polynomial.with_overrides(EXPLORER, n=n, noise=noise)
     fit = polynomial.example_fits(config, (num_features,), basis=basis, lam=lam)
-    errors = _polynomial_errors(n, basis, float(lam))
     return {"n": n, "noise": noise, "num_features": num_features, "basis": basis, "lam": lam, "fit": fit,
-            "curve": ErrorCurve(errors.num_features, errors.at(noise))}
+            "curve": polynomial_curve(n, noise, basis, lam)}
+
+
+def polynomial_curve(n: int, noise: float, basis: str = "legendre", lam: float = 0.0) -> ErrorCurve:
+    """The explorer's test-error curve at (n, noise), from the cached sweep of every noise level."""
+    errors = _polynomial_errors(n, basis, float(lam))
+    return ErrorCurve(errors.num_features, errors.at(noise))
+
+
+def nearest_swept(curve: ErrorCurve, p: int) -> int:
+    """The index of the swept p nearest `p` (in log scale): where the explorer marks the slider's p."""
+    return int(np.argmin(np.abs(np.log(curve.num_features) - np.log(p))))
+
+
+def polynomial_titles(n: int, noise: float, p: int, curve: ErrorCurve, basis: str = "legendre", lam: float = 0.0
+                      ) -> tuple[str, str, str]:
+    """The explorer figure's titles (fit panel, error panel, figure) for one setting: the kernel view's and the
+    page explorer's (`notebook/web/polynomial.py`)."""
+    nearest = nearest_swept(curve, p)
+    cut = " (peak cut)" if np.median(curve.test_error, axis=0).max() > POLYNOMIAL_TOP else ""
+    ridge = f", ridge lam = {lam:g}" if lam else ""
+    return (f"n = {n} samples, fit with p = {p} features",
+            f"swept p nearest the slider's, {curve.num_features[nearest]}: median test MSE "
+            f"{np.median(curve.test_error[:, nearest]):.3g}{cut}",
+            f"{basis} features, noise variance {noise:g}{ridge}")
 
 
 def polynomial_neighbours(n: int, basis: str = "legendre", lam: float = 0.0, moved: str | None = None,
@@ -93,17 +116,15 @@ class PolynomialView(View):
         self.error.set(curve.num_features, curve.test_error)
         self.threshold.set_xdata([state["n"]] * 2)
         self.current.set_xdata([p, p])
-        nearest = int(np.argmin(np.abs(np.log(curve.num_features) - np.log(p))))  # the swept p nearest the slider's
-        median = np.median(curve.test_error[:, nearest])
-        self.current_point.set_offsets([[curve.num_features[nearest], median]])
-        self.left.set_title(f"n = {state['n']} samples, fit with p = {p} features", fontsize=9)
-        cut = " (peak cut)" if np.median(curve.test_error, axis=0).max() > POLYNOMIAL_TOP else ""
-        self.right.set_title(f"swept p nearest the slider's, {curve.num_features[nearest]}: median test MSE "
-                             f"{median:.3g}{cut}", fontsize=9)
+        nearest = nearest_swept(curve, p)
+        self.current_point.set_offsets([[curve.num_features[nearest], np.median(curve.test_error[:, nearest])]])
+        fit_title, error_title, title = polynomial_titles(state["n"], state["noise"], p, curve, state["basis"],
+                                                          state["lam"])
+        self.left.set_title(fit_title, fontsize=9)
+        self.right.set_title(error_title, fontsize=9)
         rescale(self.right)
         self.right.set_ylim(noise_floor(state["noise"]), POLYNOMIAL_TOP)  # fixed top: the peak (round-off) swings
-        ridge = f", ridge lam = {state['lam']:g}" if state["lam"] else ""
-        self.fig.suptitle(f"{state['basis']} features, noise variance {state['noise']:g}{ridge}", fontsize=10)
+        self.fig.suptitle(title, fontsize=10)
 
 
 def draw_polynomial_state(state: dict) -> Figure:

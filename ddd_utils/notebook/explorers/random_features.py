@@ -45,6 +45,20 @@ def random_features_state(num_features: int, noise: float, n: int, lam: float = 
             "lam": lam, "curve": curve, "kind": RANDOM_FEATURES_EXPLORER.kind}
 
 
+def random_features_titles(state: dict) -> tuple[str, str, str]:
+    """The explorer figure's titles (errors, loss and norm, figure) for one state: the kernel view's and the page
+    explorer's (`notebook/web/random_features.py`)."""
+    curve, j, N = state["curve"], state["index"], state["num_features"]
+    highest = max(curve.test_loss.mean(axis=0).max(), curve.weight_norm.mean(axis=0).max())
+    cut = " (peak cut)" if highest > RANDOM_FEATURES_LOSS_LIMITS[1] else ""
+    ridge = f", ridge lam = {state['lam']:g}" if state["lam"] else " (min-norm)"
+    kind = {"fourier": "Fourier", "relu": "ReLU"}[state["kind"]]
+    return (f"N = {N}: test error {curve.test_error[:, j].mean():.3f}, training error "
+            f"{curve.train_error[:, j].mean():.3f}",
+            f"test loss {curve.test_loss[:, j].mean():.3g}, norm {curve.weight_norm[:, j].mean():.3g}{cut}",
+            f"random {kind} features on {state['n']} digits, label noise {state['noise']:g}{ridge}")
+
+
 class RandomFeaturesView(View):
     """Left: test and training error against N, the kernel limit dotted. Right: test squared loss and weight
     norm."""
@@ -68,7 +82,7 @@ class RandomFeaturesView(View):
         legend_below(self.right, columns=3)
 
     def update(self, state: dict) -> None:
-        curve, j, N = state["curve"], state["index"], state["num_features"]
+        curve, N = state["curve"], state["num_features"]
         x = curve.num_features
         for live, values in ((self.test_error, curve.test_error), (self.train_error, curve.train_error),
                              (self.test_loss, curve.test_loss), (self.weight_norm, curve.weight_norm)):
@@ -85,16 +99,10 @@ class RandomFeaturesView(View):
         # Fixed, like the N axis: the peak at N = n swings by decades from one n to the next, and following it
         # would redraw the frame on most moves of n.
         self.right.set_ylim(*RANDOM_FEATURES_LOSS_LIMITS)
-        self.left.set_title(f"N = {N}: test error {curve.test_error[:, j].mean():.3f}, "
-                            f"training error {curve.train_error[:, j].mean():.3f}", fontsize=9)
-        highest = max(curve.test_loss.mean(axis=0).max(), curve.weight_norm.mean(axis=0).max())
-        cut = " (peak cut)" if highest > RANDOM_FEATURES_LOSS_LIMITS[1] else ""
-        self.right.set_title(f"test loss {curve.test_loss[:, j].mean():.3g}, "
-                             f"norm {curve.weight_norm[:, j].mean():.3g}{cut}", fontsize=9)
-        ridge = f", ridge lam = {state['lam']:g}" if state["lam"] else " (min-norm)"
-        kind = {"fourier": "Fourier", "relu": "ReLU"}[state["kind"]]
-        self.fig.suptitle(f"random {kind} features on {state['n']} digits, label noise {state['noise']:g}{ridge}",
-                          fontsize=10)
+        errors_title, losses_title, title = random_features_titles(state)
+        self.left.set_title(errors_title, fontsize=9)
+        self.right.set_title(losses_title, fontsize=9)
+        self.fig.suptitle(title, fontsize=10)
 
 
 def random_features_neighbours(n: int, noise: float, lam: float = 0.0, moved: str | None = None,

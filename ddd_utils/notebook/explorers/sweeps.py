@@ -26,6 +26,11 @@ def sweep_state(records: list[dict], noise: float, width: int) -> dict:
     return {"noise": noise, "width": width, "curves": curves, "history": chosen["history"]}
 
 
+def sweep_titles(state: dict) -> tuple[str, str]:
+    """Chapter 4's panel titles for one state: the kernel view's and the page explorer's (`notebook/web`)."""
+    return f"label noise {state['noise']:g}: final epoch", f"width {state['width']}, first seed: during training"
+
+
 class SweepView(View):
     """Left: train and test error against width, the chosen width marked. Right: its errors against epochs."""
 
@@ -47,10 +52,11 @@ class SweepView(View):
         self.test.set_data(curves["widths"], curves["test_error"].mean(axis=0))
         self.train.set_data(curves["widths"], curves["train_error"].mean(axis=0))
         self.current.set_xdata([state["width"]] * 2)
-        self.left.set_title(f"label noise {state['noise']:g}: final epoch", fontsize=9)
+        finals_title, history_title = sweep_titles(state)
+        self.left.set_title(finals_title, fontsize=9)
         for line, (key, _) in zip(self.history, self.HISTORY, strict=True):
             line.set_data(history["epoch"], history[key])
-        self.right.set_title(f"width {state['width']}, first seed: during training", fontsize=9)
+        self.right.set_title(history_title, fontsize=9)
         for ax in (self.left, self.right):
             rescale(ax, errors=True)
 
@@ -64,8 +70,8 @@ def sweep_explorer(records: list[dict]):
     """Sliders over a finished sweep (noise, width): moving them only indexes the records, it never trains."""
     import ipywidgets as widgets
 
-    noises = sorted({r["config"]["noise"] for r in records})
-    widths = sorted({r["config"]["width"] for r in records})
+    noises = sweep_curves.config_values(records, "noise")
+    widths = sweep_curves.config_values(records, "width")
     controls = {"noise": widgets.Dropdown(options=noises, value=noises[-1], description="label noise"),
                 "width": widgets.SelectionSlider(options=widths, value=widths[len(widths) // 2], description="width")}
     return explorer(controls, lambda noise, width: sweep_state(records, noise, width), SweepView, rows=(2,))
@@ -85,6 +91,12 @@ def epoch_sweep_state(records: list[dict], width: int, noise: float, n_train: in
     return {"width": width, "noise": noise, "n_train": n_train, "epoch": int(test["epochs"][column]),
             "widths": test["widths"], "epochs": test["epochs"], "test_error": test["test_error"][:, column],
             "train_error": train["train_error"][:, column], "history": test["test_error"][row]}
+
+
+def epoch_sweep_titles(state: dict) -> tuple[str, str]:
+    """Chapter 5's panel titles for one state: the kernel view's and the page explorer's (`notebook/web`)."""
+    return (f"label noise {state['noise']:g}, n = {state['n_train']}: epoch {state['epoch']}",
+            f"width {state['width']} during training")
 
 
 class EpochSweepView(View):
@@ -107,11 +119,11 @@ class EpochSweepView(View):
         self.train.set_data(state["widths"], state["train_error"])
         plots.plain_log_ticks(self.left, state["widths"])
         self.current_width.set_xdata([state["width"]] * 2)
-        self.left.set_title(f"label noise {state['noise']:g}, n = {state['n_train']}: epoch {state['epoch']}",
-                            fontsize=9)
+        epoch_title, history_title = epoch_sweep_titles(state)
+        self.left.set_title(epoch_title, fontsize=9)
         self.history.set_data(state["epochs"], state["history"])
         self.current_epoch.set_xdata([state["epoch"]] * 2)
-        self.right.set_title(f"width {state['width']} during training", fontsize=9)
+        self.right.set_title(history_title, fontsize=9)
         for ax in (self.left, self.right):
             rescale(ax, errors=True)
 
@@ -126,7 +138,7 @@ def epoch_sweep_explorer(records: list[dict]):
     indexes the records, it never trains."""
     import ipywidgets as widgets
 
-    values = {name: sorted({r["config"][name] for r in records}) for name in ("width", "noise", "n_train")}
+    values = {name: sweep_curves.config_values(records, name) for name in ("width", "noise", "n_train")}
     epochs = records[0]["history"]["epoch"]
     noise = max(values["noise"])
     controls = {
@@ -143,7 +155,7 @@ def epoch_sweep_explorer(records: list[dict]):
 def translation_sweep_state(records: list[dict], d_model: int, n_train: int) -> dict:
     """What chapter 6's explorer draws: every training-set size's final test and training loss against d_model
     (means over seeds), and one (d_model, n_train)'s losses over training steps."""
-    sizes = sorted({r["config"]["n_train"] for r in records})
+    sizes = sweep_curves.config_values(records, "n_train")
     finals = {size: sweep_curves.final_values(sweep_curves.select(records, n_train=size), ("train_loss", "test_loss"),
                                               knob="d_model") for size in sizes}
     chosen = sweep_curves.select(records, n_train=n_train)
@@ -153,6 +165,12 @@ def translation_sweep_state(records: list[dict], d_model: int, n_train: int) -> 
     return {"d_model": d_model, "n_train": n_train, "sizes": sizes, "finals": finals,
             "steps": over_steps["test_loss"]["epochs"], "test_history": over_steps["test_loss"]["test_loss"][row],
             "train_history": over_steps["train_loss"]["train_loss"][row]}
+
+
+def translation_sweep_titles(state: dict) -> tuple[str, str]:
+    """Chapter 6's panel titles for one state: the kernel view's and the page explorer's (`notebook/web`)."""
+    return (f"end of training; d_model = {state['d_model']} marked",
+            f"d_model = {state['d_model']}, n = {state['n_train']}")
 
 
 class TranslationSweepView(View):
@@ -190,10 +208,11 @@ class TranslationSweepView(View):
                 test.set_label(f"test, n = {size}")
                 train.set_label(f"train, n = {size}")
         self.current.set_xdata([state["d_model"]] * 2)
-        self.left.set_title(f"end of training; d_model = {state['d_model']} marked", fontsize=9)
+        finals_title, history_title = translation_sweep_titles(state)
+        self.left.set_title(finals_title, fontsize=9)
         self.test_history.set_data(state["steps"], state["test_history"])
         self.train_history.set_data(state["steps"], state["train_history"])
-        self.right.set_title(f"d_model = {state['d_model']}, n = {state['n_train']}", fontsize=9)
+        self.right.set_title(history_title, fontsize=9)
         legend_below(self.left, columns=len(state["sizes"]))
         for ax in (self.left, self.right):
             rescale(ax)
@@ -208,8 +227,8 @@ def translation_sweep_explorer(records: list[dict]):
     """Sliders over a finished Transformer sweep (d_model, training-set size): they only index the records."""
     import ipywidgets as widgets
 
-    d_models = sorted({r["config"]["d_model"] for r in records})
-    sizes = sorted({r["config"]["n_train"] for r in records})
+    d_models = sweep_curves.config_values(records, "d_model")
+    sizes = sweep_curves.config_values(records, "n_train")
     controls = {"d_model": widgets.SelectionSlider(options=d_models, value=d_models[len(d_models) // 2],
                                                    description="d_model"),
                 "n_train": widgets.Dropdown(options=sizes, value=sizes[-1], description="samples n")}

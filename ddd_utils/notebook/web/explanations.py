@@ -4,6 +4,8 @@ label noise, and the random-feature decomposition over finished results, each st
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 
 from ddd_utils.notebook.explorers import explanations as kernel
@@ -12,7 +14,6 @@ from ddd_utils.notebook.web.explorer import Slider, WebExplorer, grid_note, grid
 
 WEB_PATTERN_NOISE = (0.0, 0.25, 0.5)
 TIME_STRIDE = 3  # every third of the kernel's 300 log-spaced times: the curves as drawn, a third of the bytes
-ERROR_FLOOR = 1e-4  # the kernel view's floor: errors below it (a noise-free fit converging) are drawn at it
 
 
 def pattern_speeds_web_explorer(slow_speed: float = 0.01, fast_speed: float = 1.0, fast: int = 180,
@@ -28,35 +29,29 @@ def pattern_speeds_web_explorer(slow_speed: float = 0.01, fast_speed: float = 1.
                                          "also moves those, and the noise in steps of 0.05"))
     times = web.share("times", kernel.PATTERN_TIMES[::TIME_STRIDE])
 
+    @cache  # the tables and titles of one setting share its trajectory
     def state(slow_speed, fast_speed, noise):
         return kernel.pattern_speeds_state(slow_speed=slow_speed, fast_speed=fast_speed, fast=fast, noise=noise,
                                            fast_signal=fast_signal)
 
     def errors(**setting):
-        dynamics = state(**setting)["dynamics"]
-        return [{"series": name, "x": times, "y": np.maximum(mse / dynamics.label_variance, ERROR_FLOOR)[::TIME_STRIDE]}
-                for name, mse in (("train", dynamics.train_mse), ("test", dynamics.test_mse))]
+        return [{"series": name, "x": times, "y": values[::TIME_STRIDE]}
+                for name, values in zip(("train", "test"), kernel.pattern_errors(state(**setting)["dynamics"]),
+                                        strict=True)]
 
     def parts(**setting):
         dynamics = state(**setting)["dynamics"]
         return [{"series": "slow pattern", "x": times, "y": dynamics.slow_part[::TIME_STRIDE]},
                 {"series": "fast pattern", "x": times, "y": dynamics.fast_part[::TIME_STRIDE]}]
 
-    def title(**setting):
-        dynamics = state(**setting)["dynamics"]
-        return f"highest test error {float(np.max(dynamics.test_mse) / dynamics.label_variance):.3g} x Var(y)"
-
     grid = ("slow_speed", "fast_speed", "noise")
     web.table("errors", grid, errors)
     web.table("parts", grid, parts)
     web.table("timescales", ("slow_speed", "fast_speed"), lambda slow_speed, fast_speed: [
         {"series": "1 / fast speed", "x": 1 / fast_speed}, {"series": "1 / slow speed", "x": 1 / slow_speed}])
-    web.text("errors_title", grid, title)
-    web.text("title", grid, lambda slow_speed, fast_speed, noise: (
-        f"speeds: slow {slow_speed:g}, fast {fast_speed:g}; label noise {noise:g}"
-        + (f", fast pattern's share of the signal {fast_signal:g}" if fast_signal else "")))
-    config = state(slow_speed, fast_speed, noise)["config"]
-    web.text("parts_title", (), lambda: f"n = {config.n}; slow pattern {config.slow} dims, fast pattern {config.fast}")
+    web.text("errors_title", grid, lambda **setting: kernel.pattern_speeds_titles(state(**setting))[0])
+    web.text("parts_title", (), lambda: kernel.pattern_speeds_titles(state(slow_speed, fast_speed, noise))[1])
+    web.text("title", grid, lambda **setting: kernel.pattern_speeds_titles(state(**setting))[2])
     left = {"train": ("C1", "solid"), "test": ("C0", "solid"), "1 / fast speed": ("C1", "dotted"),
             "1 / slow speed": ("C0", "dotted")}
     right = {"slow pattern": ("C0", "solid"), "fast pattern": ("C1", "solid")}
@@ -95,13 +90,7 @@ def decomposition_web_explorer(results: dict[float, dict]) -> WebExplorer:
                 {"series": "ridge tuned on held-out data", "x": result["num_features"], "y": result["ridge_error"]}]
 
     def titles(noise, num_features):
-        found = state(noise, num_features)
-        result, index = found["result"], found["index"]
-        bias = result["bias"][index]
-        shown = f"{bias:.3g}" if bias > 0 else "too small to measure"
-        return (f"N = {grid[index]}: bias^2 {shown}, variance {result['variance'][index]:.3g}",
-                f"N = {grid[index]}: one model {result['test_error'][:, index].mean():.3f}, average "
-                f"{result['split_average_error'][index]:.3f}, ridge {result['ridge_error'][index]:.3f}")
+        return kernel.decomposition_titles(state(noise, num_features))
 
     web.table("parts", ("noise",), parts)
     web.table("errors", ("noise",), errors)
@@ -109,7 +98,7 @@ def decomposition_web_explorer(results: dict[float, dict]) -> WebExplorer:
         {"series": "N = n", "x": state(noise)["result"]["threshold"]}, {"series": "slider's N", "x": num_features}])
     web.text("parts_title", ("noise", "num_features"), lambda **s: titles(**s)[0])
     web.text("errors_title", ("noise", "num_features"), lambda **s: titles(**s)[1])
-    web.text("title", ("noise",), lambda noise: f"label noise {noise:g}: random features on digits")
+    web.text("title", ("noise",), lambda noise: titles(noise, grid[0])[2])
     marks = {"N = n": ("grey", "dashed"), "slider's N": ("C1", "solid")}  # not C3: the variance is red
     left = {"risk (mean over models)": ("k", "solid"), "bias^2": ("C0", "solid"), "variance": ("C3", "solid"), **marks}
     right = {"one model (min-norm)": ("k", "solid"), "average of the k models": ("C2", "solid"),

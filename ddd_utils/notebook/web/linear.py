@@ -3,8 +3,6 @@ ridge, each state the kernel explorer's own (`explorers.linear.linear_state`), e
 
 from __future__ import annotations
 
-import numpy as np
-
 from ddd_utils.notebook.explorers import linear as kernel
 from ddd_utils.notebook.explorers.core import noise_floor
 from ddd_utils.notebook.web import vegalite as vl
@@ -29,21 +27,26 @@ def linear_web_explorer(n: int = 50, p: int = 50, noise: float = 0.25) -> WebExp
     for key, theory_key, _, threshold_key, slider in PANELS:
         # the sample-wise sweep depends on p (its threshold) and not on n, the model-wise one the other way round
         web.table(key, (threshold_key, "noise", "lam"), _curve(key, theory_key, threshold_key))
-        web.table(f"{key}_marks", ("n", "p"), lambda n, p, slider=slider, threshold_key=threshold_key: [
-            {"series": "threshold", "x": 1.0}, {"series": f"slider's {slider}", "x": (n if slider == "n" else p) /
-                                                 (n if threshold_key == "n" else p)}])
-    web.text("by_n_title", ("p", "noise", "lam"), lambda p, noise, lam: f"d = {p} features" + _cut(
-        kernel.linear_state(p, p, noise, lam)["by_n"]))
-    web.text("by_p_title", ("n", "noise", "lam"), lambda n, noise, lam: f"n = {n} samples" + _cut(
-        kernel.linear_state(n, n, noise, lam)["by_p"]))
-    web.text("title", ("noise", "lam"), lambda noise, lam: f"noise variance {noise:g}" + (
-        f", ridge lam = {lam:g}" if lam else " (min-norm)"))
+        web.table(f"{key}_marks", ("n", "p"), _marks(slider, threshold_key))
+        web.text(f"{key}_title", (threshold_key, "noise", "lam"),
+                 lambda noise, lam, key=key, threshold_key=threshold_key, **size: _titles(
+                     key, size[threshold_key], noise, lam)[0])
+    web.text("title", ("noise", "lam"), lambda noise, lam: _titles("by_n", n, noise, lam)[1])
     return web.chart(_spec(web))
 
 
-def _cut(curve) -> str:
-    """The kernel view's note that a median peak above the axis' top is cut."""
-    return " (peak cut)" if np.median(curve.risk, axis=0).max() > kernel.LINEAR_TOP else ""
+def _titles(key: str, size: int, noise: float, lam: float) -> tuple[str, str]:
+    """The kernel view's titles of panel `key` at its threshold size `size`, and of the figure."""
+    curve = kernel.linear_state(n=size, p=size, noise=noise, lam=lam)[key]  # the other size: any
+    return kernel.linear_titles(key, size, curve, noise, lam)
+
+
+def _marks(slider: str, threshold_key: str):
+    """A panel's rules: its threshold (at ratio 1) and the slider's size as a ratio to the threshold size."""
+    def segments(**size) -> list[dict]:
+        return [{"series": "threshold", "x": 1.0},
+                {"series": f"slider's {slider}", "x": size[slider] / size[threshold_key]}]
+    return segments
 
 
 def _curve(key: str, theory_key: str, threshold_key: str):

@@ -52,26 +52,21 @@ def polynomial_web_explorer(n: int = 16, noise: float = 0.1, num_features: int =
         return [{"series": "training samples", "x": fits["x"], "y": fits["y"]}]
 
     def error(n, noise):
-        curve = kernel.polynomial_state(n, noise, n)["curve"]
+        curve = kernel.polynomial_curve(n, noise)
         return [trials("test error (median)", curve.num_features, curve.test_error, center="median")]
+
+    def titles(n, noise, p):
+        return kernel.polynomial_titles(n, noise, p, kernel.polynomial_curve(n, noise))
 
     web.table("fit", ("n", "noise", "p"), fit)
     web.table("target", (), target)
     web.table("samples", ("n", "noise"), samples)
     web.table("error", ("n", "noise"), error)
     web.table("marks", ("n", "p"), lambda n, p: [{"series": "p = n", "x": n}, {"series": "slider's p", "x": p}])
-    web.text("fit_title", ("n", "p"), lambda n, p: f"n = {n} samples, fit with p = {p} features")
-    web.text("title", ("noise",), lambda noise: f"legendre features, noise variance {noise:g}")
-    web.text("error_title", ("n", "noise", "p"), lambda n, noise, p: _error_title(n, noise, p))
+    web.text("fit_title", ("n", "p"), lambda n, p: titles(n, noise, p)[0])  # the fit's title: any noise
+    web.text("error_title", ("n", "noise", "p"), lambda n, noise, p: titles(n, noise, p)[1])
+    web.text("title", ("noise",), lambda noise: titles(n, noise, num_features)[2])
     return web.chart(_spec(web))
-
-
-def _error_title(n: int, noise: float, p: int) -> str:
-    curve = kernel.polynomial_state(n, noise, n)["curve"]
-    nearest = int(np.argmin(np.abs(np.log(curve.num_features) - np.log(p))))
-    cut = " (peak cut)" if np.median(curve.test_error, axis=0).max() > kernel.POLYNOMIAL_TOP else ""
-    return (f"swept p nearest the slider's, {curve.num_features[nearest]}: median test MSE "
-            f"{np.median(curve.test_error[:, nearest]):.3g}{cut}")
 
 
 def _spec(web: WebExplorer) -> dict:

@@ -46,22 +46,10 @@ def random_features_web_explorer(num_features: int = 100, noise: float = 0.0, n:
     web.table("marks", ("num_features", "n"), lambda num_features, n: [
         {"series": "N = n", "x": n},
         {"series": "slider's N (nearest swept)", "x": state(num_features, 0.0, n, 0.0)["num_features"]}])
-    web.text("errors_title", ("num_features", *settings), lambda **s: _titles(state(**s))[0])
-    web.text("losses_title", ("num_features", *settings), lambda **s: _titles(state(**s))[1])
-    web.text("title", settings, lambda noise, n, lam: (
-        f"random ReLU features on {n} digits, label noise {noise:g}"
-        + (f", ridge lam = {lam:g}" if lam else " (min-norm)")))
+    web.text("errors_title", ("num_features", *settings), lambda **s: kernel.random_features_titles(state(**s))[0])
+    web.text("losses_title", ("num_features", *settings), lambda **s: kernel.random_features_titles(state(**s))[1])
+    web.text("title", settings, lambda **s: kernel.random_features_titles(state(num_features, **s))[2])
     return web.chart(_spec())
-
-
-def _titles(state: dict) -> tuple[str, str]:
-    """The kernel view's two panel titles: the errors, the loss and the norm at the chosen N."""
-    curve, j, N = state["curve"], state["index"], state["num_features"]
-    highest = max(curve.test_loss.mean(axis=0).max(), curve.weight_norm.mean(axis=0).max())
-    cut = " (peak cut)" if highest > kernel.RANDOM_FEATURES_LOSS_LIMITS[1] else ""
-    return (f"N = {N}: test error {curve.test_error[:, j].mean():.3f}, training error "
-            f"{curve.train_error[:, j].mean():.3f}",
-            f"test loss {curve.test_loss[:, j].mean():.3g}, norm {curve.weight_norm[:, j].mean():.3g}{cut}")
 
 
 def _spec() -> dict:

@@ -3,6 +3,7 @@ made by the kernel explorers' own state functions (`explorers.sweeps`), so the p
 
 from __future__ import annotations
 
+from ddd_utils.analysis import sweep_curves
 from ddd_utils.notebook.explorers import sweeps as kernel
 from ddd_utils.notebook.web import vegalite as vl
 from ddd_utils.notebook.web.explorer import Slider, WebExplorer
@@ -13,7 +14,8 @@ MARK = {"slider's width": ("C3", "solid")}
 
 
 def _values(records: list[dict], name: str) -> tuple:
-    return tuple(sorted({r["config"][name] for r in records}))
+    """A slider's values: the sweep's distinct values of config field `name`."""
+    return tuple(sweep_curves.config_values(records, name))
 
 
 def _error_axis(web: WebExplorer, *tables: str) -> dict:
@@ -41,8 +43,8 @@ def sweep_web_explorer(records: list[dict]) -> WebExplorer:
     web.table("finals", ("noise",), finals)
     web.table("history", ("noise", "width"), history)
     web.table("marks", ("width",), lambda width: [{"series": "slider's width", "x": width}])
-    web.text("finals_title", ("noise",), lambda noise: f"label noise {noise:g}: final epoch")
-    web.text("history_title", ("width",), lambda width: f"width {width}, first seed: during training")
+    web.text("finals_title", ("noise",), lambda noise: kernel.sweep_titles(state(records, noise, widths[0]))[0])
+    web.text("history_title", ("width",), lambda width: kernel.sweep_titles(state(records, noises[0], width))[1])
     left = {"test error (mean over seeds)": ("C0", "solid"), "train error (noisy labels)": ("C1", "solid"), **MARK}
     right = {label: (f"C{i}", "solid") for i, (_, label) in enumerate(kernel.SweepView.HISTORY)}
     x_width = vl.axis("x", "hidden units (width)", vl.log_span(widths[0], widths[-1]), log=True)
@@ -81,7 +83,7 @@ def epoch_sweep_web_explorer(records: list[dict]) -> WebExplorer:
 
     def title(noise, n_train, epoch):
         found = state(width=widths[0], noise=noise, n_train=n_train, epoch=epoch)
-        return (f"label noise {noise:g}, n = {n_train}: epoch {epoch}" if found is not None
+        return (kernel.epoch_sweep_titles(found)[0] if found is not None
                 else f"no runs at label noise {noise:g} with n = {n_train}")
 
     web.table("at_epoch", ("noise", "n_train", "epoch"), at_epoch)
@@ -89,7 +91,9 @@ def epoch_sweep_web_explorer(records: list[dict]) -> WebExplorer:
     web.table("width_mark", ("width",), lambda width: [{"series": "slider's width", "x": width}])
     web.table("epoch_mark", ("epoch",), lambda epoch: [{"series": "slider's epoch", "x": epoch}])
     web.text("epoch_title", ("noise", "n_train", "epoch"), title)
-    web.text("history_title", ("width",), lambda width: f"width {width} during training")
+    ran = records[0]["config"]  # a setting the sweep ran: the history's title names the width only
+    web.text("history_title", ("width",), lambda width: kernel.epoch_sweep_titles(
+        state(width=width, noise=ran["noise"], n_train=ran["n_train"], epoch=epochs[-1]))[1])
     left = {"test error": ("C0", "solid"), "train error (noisy labels)": ("C1", "solid"), **MARK}
     right = {"test error": ("C0", "solid"), "slider's epoch": ("C3", "solid")}
     x_width = vl.axis("x", "width", vl.log_span(widths[0], widths[-1]), log=True)
@@ -127,8 +131,9 @@ def translation_sweep_web_explorer(records: list[dict]) -> WebExplorer:
     web.table("finals", (), finals)
     web.table("history", ("d_model", "n_train"), history)
     web.table("marks", ("d_model",), lambda d_model: [{"series": "slider's d_model", "x": d_model}])
-    web.text("finals_title", ("d_model",), lambda d_model: f"end of training; d_model = {d_model} marked")
-    web.text("history_title", ("d_model", "n_train"), lambda d_model, n_train: f"d_model = {d_model}, n = {n_train}")
+    web.text("finals_title", ("d_model",), lambda d_model: kernel.translation_sweep_titles(state(d_model, sizes[0]))[0])
+    web.text("history_title", ("d_model", "n_train"), lambda d_model, n_train: kernel.translation_sweep_titles(
+        state(d_model, n_train))[1])
     left = {f"{kind}, n = {size}": (f"C{i}", "solid" if kind == "test" else "dotted")
             for i, size in enumerate(sizes) for kind in ("test", "train")}
     left |= {"slider's d_model": ("C3", "solid")}
