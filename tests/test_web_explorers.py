@@ -16,7 +16,7 @@ from ddd_utils.notebook.explorers import polynomial as kernel_polynomial
 from ddd_utils.notebook.explorers import random_features as kernel_random_features
 from ddd_utils.notebook.explorers import sweeps as kernel_sweeps
 from ddd_utils.notebook.web import explanations, linear, polynomial, random_features, sweeps
-from ddd_utils.notebook.web.explorer import MAX_PAYLOAD_BYTES, Slider, WebExplorer, rounded
+from ddd_utils.notebook.web.explorer import MAX_PAYLOAD_BYTES, TITLE_CHARACTERS, Slider, WebExplorer, lines, rounded
 
 RTOL = 1e-3  # 4 significant digits embedded
 
@@ -176,3 +176,11 @@ def test_the_page_markup_cannot_end_its_script_early():
     web.text("title", (), lambda: "</script>")
     page = web.chart({}).html()
     assert page.count("</script>") == 1
+
+
+def test_a_title_longer_than_its_panel_is_drawn_as_lines_that_keep_every_word():
+    long = "N = 248: bias^2 too small to measure (its estimate is at or below 0), variance 43.5"
+    assert lines("N = 155: one model 0.449") == "N = 155: one model 0.449"
+    wrapped = lines(long)
+    assert len(wrapped) == 2 and all(len(line) <= TITLE_CHARACTERS for line in wrapped)
+    assert " ".join(wrapped) == long

@@ -56,8 +56,13 @@ def requested(driver) -> list[str]:
     return urls
 
 
+def page_of(built_html, chapter):
+    """The built page of `chapter` (a notebook path)."""
+    return built_html / chapter.relative_to(ROOT).with_suffix(".html")
+
+
 def open_chapter(driver, built_html, chapter):
-    driver.get((built_html / chapter.relative_to(ROOT).with_suffix(".html")).as_uri())
+    driver.get(page_of(built_html, chapter).as_uri())
     WebDriverWait(driver, 30).until(lambda d: d.execute_script(
         "const all = [...document.querySelectorAll('.ddd-explorer')];"
         "return all.length > 0 && all.every(e => e.classList.contains('ddd-explorer-live') || e.dataset.error);"))
@@ -125,14 +130,14 @@ def test_a_moved_slider_shows_the_rows_embedded_for_its_new_setting(browser, bui
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
 def test_a_chapters_embedded_data_stays_within_its_budget(built_html, chapter):
-    page = (built_html / chapter.relative_to(ROOT).with_suffix(".html")).read_text()
+    page = page_of(built_html, chapter).read_text()
     embedded = re.findall(r'<script type="application/json" class="ddd-explorer-data">(.*?)</script>', page, re.S)
     assert embedded and sum(len(data.encode()) for data in embedded) <= MAX_PAYLOAD_BYTES
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
 def test_saved_widgets_render_offline_and_give_way_to_the_live_explorer(browser, built_html, chapter):
-    page = (built_html / chapter.relative_to(ROOT).with_suffix(".html")).read_text()
+    page = page_of(built_html, chapter).read_text()
     remote = re.findall(r'<(?:script|link)[^>]+(?:src|href)="(https?:[^"]+)"', page)
     assert not remote, f"scripts or styles loaded from the network: {remote}"
     open_chapter(browser, built_html, chapter)

@@ -10,7 +10,7 @@ import numpy as np
 
 from ddd_utils.notebook.explorers import explanations as kernel
 from ddd_utils.notebook.web import vegalite as vl
-from ddd_utils.notebook.web.explorer import Slider, WebExplorer, grid_note, grid_with
+from ddd_utils.notebook.web.explorer import FIGURE_TITLE_CHARACTERS, Slider, WebExplorer, grid_note, grid_with
 
 WEB_PATTERN_NOISE = (0.0, 0.25, 0.5)
 TIME_STRIDE = 3  # every third of the kernel's 300 log-spaced times: the curves as drawn, a third of the bytes
@@ -51,7 +51,8 @@ def pattern_speeds_web_explorer(slow_speed: float = 0.01, fast_speed: float = 1.
         {"series": "1 / fast speed", "x": 1 / fast_speed}, {"series": "1 / slow speed", "x": 1 / slow_speed}])
     web.text("errors_title", grid, lambda **setting: kernel.pattern_speeds_titles(state(**setting))[0])
     web.text("parts_title", (), lambda: kernel.pattern_speeds_titles(state(slow_speed, fast_speed, noise))[1])
-    web.text("title", grid, lambda **setting: kernel.pattern_speeds_titles(state(**setting))[2])
+    web.text("title", grid, lambda **setting: kernel.pattern_speeds_titles(state(**setting))[2],
+             characters=FIGURE_TITLE_CHARACTERS)
     left = {"train": ("C1", "solid"), "test": ("C0", "solid"), "1 / fast speed": ("C1", "dotted"),
             "1 / slow speed": ("C0", "dotted")}
     right = {"slow pattern": ("C0", "solid"), "fast pattern": ("C1", "solid")}
@@ -98,7 +99,7 @@ def decomposition_web_explorer(results: dict[float, dict]) -> WebExplorer:
         {"series": "N = n", "x": state(noise)["result"]["threshold"]}, {"series": "slider's N", "x": num_features}])
     web.text("parts_title", ("noise", "num_features"), lambda **s: titles(**s)[0])
     web.text("errors_title", ("noise", "num_features"), lambda **s: titles(**s)[1])
-    web.text("title", ("noise",), lambda noise: titles(noise, grid[0])[2])
+    web.text("title", ("noise",), lambda noise: titles(noise, grid[0])[2], characters=FIGURE_TITLE_CHARACTERS)
     marks = {"N = n": ("grey", "dashed"), "slider's N": ("C1", "solid")}  # not C3: the variance is red
     left = {"risk (mean over models)": ("k", "solid"), "bias^2": ("C0", "solid"), "variance": ("C3", "solid"), **marks}
     right = {"one model (min-norm)": ("k", "solid"), "average of the k models": ("C2", "solid"),

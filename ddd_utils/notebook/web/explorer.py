@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import itertools
 import json
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ SIGNIFICANT_DIGITS = 4  # embedded values are rounded to this many: the page sta
 # The embedded data's budget for a chapter's page: one explorer may not pass it (checked as it is built), nor may a
 # page's explorers together (tests/test_web_pages.py).
 MAX_PAYLOAD_BYTES = 1_500_000
+TITLE_CHARACTERS = 62  # a panel title's line at most: about the panel's width (vegalite.PANEL_WIDTH) at 12 px
+FIGURE_TITLE_CHARACTERS = 110  # the same for the title over both panels
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,12 @@ def trials(series: str, x, values, center: str = "mean", spread: str = "iqr") ->
     its centre line, with a band (lo, hi) when there is more than one trial."""
     middle, low, high = plots.trial_summary(values, len(x), center=center, spread=spread)
     return {"series": series, "x": x, "y": middle} | ({} if low is None else {"lo": low, "hi": high})
+
+
+def lines(text: str, characters: int = TITLE_CHARACTERS) -> str | list[str]:
+    """`text` as it fits a title: itself, or its lines of at most `characters` (Vega draws a list as lines)."""
+    wrapped = textwrap.wrap(text, characters)
+    return text if len(wrapped) <= 1 else wrapped
 
 
 def rounded(value):
@@ -112,9 +121,12 @@ class WebExplorer:
                                                                for s in found]
                                                          for key, found in self._entries(by, segments).items()}}
 
-    def text(self, name: str, by: Sequence[str], text: Callable[..., str]) -> None:
-        """Add text parameter `name`: `text(**settings)` for every setting of the sliders `by`."""
-        self.texts[name] = {"by": list(by), "entries": self._entries(by, text)}
+    def text(self, name: str, by: Sequence[str], text: Callable[..., str], characters: int = TITLE_CHARACTERS
+             ) -> None:
+        """Add text parameter `name`: `text(**settings)` for every setting of the sliders `by`, one longer than
+        `characters` as lines (a title wider than its panel would push the next panel off the page)."""
+        self.texts[name] = {"by": list(by), "entries": {key: lines(value, characters) for key, value in
+                                                        self._entries(by, text).items()}}
 
     def extent(self, *tables: str, field: str = "y", positive: bool = False) -> tuple[float, float]:
         """The smallest and largest `field` over every entry of `tables` (only values > 0 with `positive`): an axis

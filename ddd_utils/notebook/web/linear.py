@@ -6,7 +6,7 @@ from __future__ import annotations
 from ddd_utils.notebook.explorers import linear as kernel
 from ddd_utils.notebook.explorers.core import noise_floor
 from ddd_utils.notebook.web import vegalite as vl
-from ddd_utils.notebook.web.explorer import Slider, WebExplorer, grid_note, grid_with, trials
+from ddd_utils.notebook.web.explorer import FIGURE_TITLE_CHARACTERS, Slider, WebExplorer, grid_note, grid_with, trials
 
 WEB_SIZES = tuple(range(10, 101, 10))
 WEB_NOISE = (0.0, 0.1, 0.25, 0.5, 1.0)
@@ -31,7 +31,8 @@ def linear_web_explorer(n: int = 50, p: int = 50, noise: float = 0.25) -> WebExp
         web.text(f"{key}_title", (threshold_key, "noise", "lam"),
                  lambda noise, lam, key=key, threshold_key=threshold_key, **size: _titles(
                      key, size[threshold_key], noise, lam)[0])
-    web.text("title", ("noise", "lam"), lambda noise, lam: _titles("by_n", n, noise, lam)[1])
+    web.text("title", ("noise", "lam"), lambda noise, lam: _titles("by_n", n, noise, lam)[1],
+             characters=FIGURE_TITLE_CHARACTERS)
     return web.chart(_spec(web))
 
 

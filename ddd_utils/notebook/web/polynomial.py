@@ -11,7 +11,7 @@ from ddd_utils.experiments import polynomial
 from ddd_utils.notebook.explorers import polynomial as kernel
 from ddd_utils.notebook.explorers.core import noise_floor
 from ddd_utils.notebook.web import vegalite as vl
-from ddd_utils.notebook.web.explorer import Slider, WebExplorer, grid_note, grid_with, trials
+from ddd_utils.notebook.web.explorer import FIGURE_TITLE_CHARACTERS, Slider, WebExplorer, grid_note, grid_with, trials
 
 WEB_N = (4, 8, 12, 16, 24, 32, 48, 64)
 WEB_NOISE = (0.0, 0.05, 0.1, 0.25, 0.5, 1.0)
@@ -65,7 +65,7 @@ def polynomial_web_explorer(n: int = 16, noise: float = 0.1, num_features: int =
     web.table("marks", ("n", "p"), lambda n, p: [{"series": "p = n", "x": n}, {"series": "slider's p", "x": p}])
     web.text("fit_title", ("n", "p"), lambda n, p: titles(n, noise, p)[0])  # the fit's title: any noise
     web.text("error_title", ("n", "noise", "p"), lambda n, noise, p: titles(n, noise, p)[1])
-    web.text("title", ("noise",), lambda noise: titles(n, noise, num_features)[2])
+    web.text("title", ("noise",), lambda noise: titles(n, noise, num_features)[2], characters=FIGURE_TITLE_CHARACTERS)
     return web.chart(_spec(web))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ddd_utils.notebook.explorers import random_features as kernel
 from ddd_utils.notebook.web import vegalite as vl
-from ddd_utils.notebook.web.explorer import Slider, WebExplorer, grid_note, grid_with, trials
+from ddd_utils.notebook.web.explorer import FIGURE_TITLE_CHARACTERS, Slider, WebExplorer, grid_note, grid_with, trials
 
 WEB_N = (20, 50, 100, 150, 200)
 WEB_NOISE = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
@@ -48,7 +48,8 @@ def random_features_web_explorer(num_features: int = 100, noise: float = 0.0, n:
         {"series": "slider's N (nearest swept)", "x": state(num_features, 0.0, n, 0.0)["num_features"]}])
     web.text("errors_title", ("num_features", *settings), lambda **s: kernel.random_features_titles(state(**s))[0])
     web.text("losses_title", ("num_features", *settings), lambda **s: kernel.random_features_titles(state(**s))[1])
-    web.text("title", settings, lambda **s: kernel.random_features_titles(state(num_features, **s))[2])
+    web.text("title", settings, lambda **s: kernel.random_features_titles(state(num_features, **s))[2],
+             characters=FIGURE_TITLE_CHARACTERS)
     return web.chart(_spec())
 
 
