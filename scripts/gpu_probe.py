@@ -1,9 +1,10 @@
 """One GPU probe of the deep engine that fits one short run (issue 27): environment; CUDA-graph capture of each
-training path; graphed against eager steps; checkpoint resume across devices; steady timings of the `full` presets
-projected to their length; tests/test_gpu.py if time is left. A step that would not fit before the deadline is
-skipped, an error is recorded per step, a failed capture skips the GPU steps after it, and exactly two files are
-written: DIR/gpu_probe.json (rewritten after every step) and DIR/gpu_probe.log. `--tiny` runs every step at tiny
-sizes on whatever device is there, in seconds (CI); GPU-only checks then read "skipped: no CUDA".
+training path (the translation Transformer's in `gpu_probe_translation.py`); graphed against eager steps;
+checkpoint resume across devices; steady timings of the `full` presets projected to their length;
+tests/test_gpu.py if time is left. A step that would not fit before the deadline is skipped, an error is recorded
+per step, a failed capture skips the GPU steps after it, and exactly two files are written: DIR/gpu_probe.json
+(rewritten after every step) and DIR/gpu_probe.log. `--tiny` runs every step at tiny sizes on whatever device is
+there, in seconds (CI); GPU-only checks then read "skipped: no CUDA".
 
     python scripts/gpu_probe.py [--out DIR] [--deadline-s 480] [--tiny]
 """
@@ -44,6 +45,8 @@ except ImportError:  # the experiment modules import it at their top; without it
     sys.modules["mnist1d"] = types.ModuleType("mnist1d")
     sys.modules["mnist1d.data"] = sys.modules["mnist1d"].data = types.ModuleType("mnist1d.data")
 
+import gpu_probe_translation as translation  # noqa: E402  (beside this script)
+
 from ddd_utils.data.mnist1d import make_mnist1d  # noqa: E402
 from ddd_utils.data.modular import modular_data  # noqa: E402
 from ddd_utils.engine import checkpoints  # noqa: E402
@@ -55,7 +58,7 @@ from ddd_utils.experiments import grokking, mnist1d_cnn, mnist1d_sweep, vision_s
 from ddd_utils.models import build_model  # noqa: E402
 
 STREAM_MISMATCH = "AccumulateGrad node's stream does not match"
-TOLERANCE = 1e-2  # graphed against eager after two SGD steps: bf16 rounding, far below a wrong update
+TOLERANCE = 1e-2  # graphed against eager (two SGD steps; a Transformer run's losses): bf16 rounding, not a wrong update
 SIGNAL, IMAGE, CIFAR10_TEST = (40,), (3, 32, 32), 10000
 log = logging.getLogger("gpu_probe")
 T = TypeVar("T")
@@ -189,7 +192,7 @@ def observed() -> Iterator[tuple[list[str], list]]:
     lines: list[str] = []
     handler = logging.Handler()
     handler.emit = lambda record: lines.append(record.getMessage())
-    logger, always = logging.getLogger("ddd_utils.engine.steps"), torch.is_warn_always_enabled()
+    logger, always = logging.getLogger("ddd_utils.engine.graphs"), torch.is_warn_always_enabled()
     logger.addHandler(handler)
     torch.set_warn_always(True)
     try:
@@ -204,9 +207,12 @@ def observed() -> Iterator[tuple[list[str], list]]:
 def capture(probe: Probe) -> dict:
     """Whether each training path's steps ran from CUDA graphs, with any capture failures and warnings."""
     result, checks = {}, {}
-    for name, group in capture_groups(probe).items():
+    runs = {name: lambda group=group: train_group(group, probe.device, 2)[1]
+            for name, group in capture_groups(probe).items()}
+    runs["adam_translation_transformer"] = lambda: [translation.history(probe.device, probe.tiny)]
+    for name, run in runs.items():
         with observed() as (lines, caught):
-            histories = train_group(group, probe.device, 2)[1]
+            histories = run()
         failures = [line for line in lines if "capture failed" in line]
         texts = sorted({str(w.message)[:300] for w in caught})
         graphed = [history["graphed_steps"] for history in histories]
@@ -218,7 +224,8 @@ def capture(probe: Probe) -> dict:
 
 
 def graphed_vs_eager(probe: Probe) -> dict:
-    """Two full-batch SGD steps (the update is the gradient) of small MLPs and CNN5s, graphed and eager."""
+    """Two full-batch SGD steps (the update is the gradient) of small MLPs and CNN5s, graphed and eager; and the
+    recorded losses of a small Transformer run, graphed and eager."""
     n, result, checks = probe.size(400, 64), {}, {}
     for name in ("mlp", "cnn5"):
         group = group_of(name, [(4, 0), (16, 1)], SIGNAL, signals(n, 64),
@@ -226,6 +233,9 @@ def graphed_vs_eager(probe: Probe) -> dict:
         eager, graphed = (train_group(group, probe.device, 2, cuda_graphs=graphs)[0] for graphs in (False, True))
         result[name] = {"max_abs_difference": max_difference(eager, graphed)}
         checks[name] = probe.verdict(result[name]["max_abs_difference"] < TOLERANCE)
+    result["translation_transformer"] = translation.graphed_against_eager(probe.device, probe.tiny)
+    checks["translation_transformer"] = probe.verdict(
+        result["translation_transformer"]["max_abs_loss_difference"] < TOLERANCE)
     return result | {"checks": checks}
 
 
@@ -259,6 +269,10 @@ def resume(probe: Probe) -> dict:
                         "max_abs_difference_to_uninterrupted": max_difference(models, uninterrupted)}
         checks[name] = probe.verdict(killed_at == 2 and history["epoch"] == [1, 2, 3, 4], gpu_only=False)
         checks[f"{name}_graphed_steps"] = probe.verdict(history["graphed_steps"] == expected)
+        done = result[f"translation_{name}"] = translation.resumed(source, target, probe.tiny)
+        checks[f"translation_{name}"] = probe.verdict(done["complete"], gpu_only=False)
+        checks[f"translation_{name}_graphed_steps"] = probe.verdict(
+            done["graphed_steps"] == done["expected_graphed_steps"])
     return result | {"checks": checks}
 
 
@@ -319,7 +333,12 @@ def timings(probe: Probe) -> dict:
         if "result" in entry:
             log.info("timing %s: projected %.0f s = %s", name, entry["result"]["projected_s"],
                      "; ".join(part["basis"] for part in entry["result"]["groups"]))
-    result["translation_sweep"] = {"status": "skipped: its full preset needs IWSLT'14, not offline"}
+    name = "translation_sweep (iwslt14 shapes, random tokens)"
+    entry = result[name] = attempt(probe, probe.size(60, 2),
+                                   lambda _: translation.full_timing(probe.device, probe.tiny))
+    checks[name] = "FAIL" if entry["status"] == "error" else entry["status"]
+    if "result" in entry:
+        log.info("timing %s: projected %.0f s = %s", name, entry["result"]["projected_s"], entry["result"]["basis"])
     return result | {"checks": checks}
 
 

@@ -11,7 +11,7 @@ import warnings
 import pytest
 import torch
 
-from ddd_utils.engine import checkpoints, steps, sweep, training
+from ddd_utils.engine import checkpoints, graphs, steps, sweep, training
 from ddd_utils.engine.evaluation import evaluate
 from ddd_utils.engine.history import note_graphs
 from ddd_utils.engine.provenance import device_name
@@ -185,7 +185,7 @@ def test_a_failed_capture_trains_eagerly_and_the_history_says_so(monkeypatch, ca
 
     real_steps = training.GroupStep
     monkeypatch.setattr(training, "GroupStep", lambda *args, use_graphs: real_steps(*args, use_graphs=True))
-    monkeypatch.setattr(steps, "capture_stream", no_capture)
+    monkeypatch.setattr(graphs, "capture_stream", no_capture)
     monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: None)
     history = training.train(model(0), problem(0), recipe, seed=0)
     assert "CUDA graph capture failed" in caplog.text

@@ -1,14 +1,16 @@
 """The engine on a CUDA GPU: every model family trains there from CUDA graphs (an eager fallback, or autograd's
 warning that a gradient crossed streams, fails the test), a graphed step equals an eager one within bf16 tolerance,
 a CUDA checkpoint resumes (on the GPU, and on the CPU) and a CPU one resumes graphed on the GPU, and a GPU run agrees
-with a CPU run of the same job within seed noise.
+with a CPU run of the same job within seed noise; chapter 6's Transformer trains from a CUDA graph as its eager steps
+do and resumes across devices.
 
-Skipped (and saying so) where no GPU is present, as in CI; `bash scripts/gpu_checks.sh` runs it on a GPU machine.
+Skipped (and saying so) where no GPU is present, as in CI; `python scripts/gpu_probe.py` runs it on a GPU machine.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import warnings
 
 import pytest
@@ -172,3 +174,42 @@ def test_the_grokking_sweep_trains_full_batch_adamw_from_cuda_graphs(caplog):
         assert history["graphed_steps"] == [[1, True]], caplog.text
         assert history["devices"][0][1].startswith("cuda") and len(history["weight_norm"]) == len(history["epoch"])
         assert history["train_loss"][-1] < history["train_loss"][0], run
+
+
+def test_the_translation_transformer_trains_from_a_cuda_graph_as_its_eager_steps_do(caplog):
+    # Same kernels, replayed or launched one by one: the recorded losses agree to bf16 rounding.
+    from ddd_utils.experiments import translation_sweep as ts
+
+    config = dataclasses.replace(ts.PRESETS["smoke"], d_models=(32,), layers=2, steps=30, warmup=5)
+    run = ts.run_configs(config)[0]
+    corpus = ts.corpus(dataclasses.asdict(config), run["n_train"])
+    graphed, eager = (ts.train_run(run, corpus, cuda_graphs=graphs) for graphs in (True, False))
+    assert graphed["graphed_steps"] == [[1, True]], caplog.text
+    assert eager["graphed_steps"] == [[1, False]] and graphed["devices"][0][1].startswith("cuda")
+    assert graphed["train_loss"] == pytest.approx(eager["train_loss"], abs=1e-2)
+    assert graphed["train_loss"][-1] < graphed["train_loss"][0]
+
+
+@pytest.mark.parametrize("source, target", [("cuda", "cpu"), ("cpu", "cuda")])
+def test_a_translation_checkpoint_resumes_on_the_other_device_and_the_history_says_so(tmp_path, monkeypatch,
+                                                                                      source, target):
+    from ddd_utils.experiments import translation_sweep as ts
+
+    config = dataclasses.replace(ts.PRESETS["smoke"], steps=10, checkpoint_every=5)
+    run = ts.run_configs(config)[0]
+    corpus = ts.corpus(dataclasses.asdict(config), run["n_train"])
+    real_save = ts.save_atomically
+
+    def save_then_die(state, path):
+        real_save(state, path)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ts, "save_atomically", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        ts.train_run(run, corpus, tmp_path / "run.pt", device=torch.device(source))
+    monkeypatch.setattr(ts, "save_atomically", real_save)
+    with pytest.warns(UserWarning, match="numerics change at step 6"):
+        history = ts.train_run(run, corpus, tmp_path / "run.pt", device=torch.device(target))
+    assert history["graphed_steps"] == [[1, source == "cuda"], [6, target == "cuda"]]
+    assert [device.split(" ")[0].split(":")[0] for _, device in history["devices"]] == [source, target]
+    assert history["step"][-1] == 10

@@ -4,13 +4,14 @@ PyTorch loop, BatchNorm statistics included, and resume bit for bit."""
 from __future__ import annotations
 
 import copy
+import functools
 import json
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from ddd_utils.engine import checkpoints, training
+from ddd_utils.engine import checkpoints, graphs, training
 from ddd_utils.engine import steps as steps_module
 from ddd_utils.engine.evaluation import evaluate
 from ddd_utils.engine.group import shared_or_stacked
@@ -200,11 +201,9 @@ def test_undoing_a_graph_warm_up_leaves_the_training_untouched(optimizer):
                                       recipe, images=False, use_graphs=False)
         draws = steps_module.epoch_draws([torch.Generator().manual_seed(s) for s in seeds], 200, False, x.device)
         batch = draws[:, :, :32]
-        if warm_up:
-            before = {id(t): t.detach().clone() for t in step._state_tensors()}
-            for _ in range(steps_module.WARMUP_STEPS):
-                step._step_eagerly(draws[:, :, 32:64])
-            step._restore(before)
+        if warm_up:  # the warm-up `graphs.capture_step` takes before it records
+            graphs.warm_up(functools.partial(step._step_eagerly, draws[:, :, 32:64]), step._state_tensors,
+                           graphs.snapshot(step._state_tensors()))
         step.take(batch)
         step.take(draws[:, :, 64:96])
         runs.append([t.clone() for _, stack in step.stacks for t in stack.state_dict().values()])

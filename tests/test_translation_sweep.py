@@ -10,6 +10,7 @@ import math
 import pytest
 import torch
 
+from ddd_utils.engine import translation_step
 from ddd_utils.engine.sweep import load_results, run_sweep
 from ddd_utils.experiments import translation_sweep as ts
 from ddd_utils.notebook.presets import PRESETS
@@ -66,7 +67,7 @@ def test_token_noise_replaces_about_the_requested_share_of_training_words():
 
 def test_the_schedule_warms_up_linearly_then_decays_as_one_over_sqrt_step():
     warmup = 100
-    factors = [ts.inverse_sqrt_schedule(step, warmup) for step in range(400)]
+    factors = [translation_step.inverse_sqrt_schedule(step, warmup) for step in range(400)]
     assert factors[0] == pytest.approx(1 / warmup) and factors[warmup - 1] == pytest.approx(1.0)
     assert factors[4 * warmup - 1] == pytest.approx(0.5)
     assert max(factors) == pytest.approx(1.0)
@@ -110,7 +111,7 @@ def test_training_steps_autocast_to_the_dtype_the_device_computes_natively(monke
         capabilities.append(capability)
         return torch.bfloat16
 
-    monkeypatch.setattr(ts, "autocast_dtype", bf16)
+    monkeypatch.setattr(translation_step, "autocast_dtype", bf16)
     autocast = ts.train_run(config, data)
     assert capabilities == [None]  # the CPU's capability
     assert autocast["train_loss"] != fp32["train_loss"]

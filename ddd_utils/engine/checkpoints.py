@@ -96,7 +96,15 @@ def load_optimizer_state(optimizer: torch.optim.Optimizer, saved: dict) -> None:
     """Load a checkpoint's optimizer state under this run's `capturable` flags, not its writer's (which
     `load_state_dict` would restore): a graphed run's checkpoint then resumes eagerly, on a CPU say, and an eager
     one resumes graphed. Adam's step count goes where the flag wants it: beside the parameters when capturable (as
-    torch moves it), else it stays on the CPU, where checkpoints are read."""
-    flags = [{"capturable": group["capturable"]} if "capturable" in group else {} for group in optimizer.param_groups]
-    groups = [{**saved_group, **flag} for saved_group, flag in zip(saved["param_groups"], flags, strict=True)]
+    torch moves it), else it stays on the CPU, where checkpoints are read. The saved learning rate takes this run's
+    form too: a tensor on this run's device where a graphed step reads it from one, else a float."""
+    groups = [{**saved_group, **_own_form(group, saved_group)}
+              for group, saved_group in zip(optimizer.param_groups, saved["param_groups"], strict=True)]
     optimizer.load_state_dict({**saved, "param_groups": groups})
+
+
+def _own_form(group: dict, saved_group: dict) -> dict:
+    """This run's `capturable` flag, and the saved learning rate in the form this run's `group` keeps it."""
+    lr = float(saved_group["lr"])
+    form = {"lr": group["lr"].new_tensor(lr) if torch.is_tensor(group["lr"]) else lr}
+    return form | ({"capturable": group["capturable"]} if "capturable" in group else {})

@@ -56,23 +56,25 @@ def record_evaluation(histories: list[dict], epoch: int, seconds: float, stacks,
 
 
 def note_graphs(histories: list[dict], epoch: int, graphed: bool) -> None:
-    """Add [epoch, graphed] to every history whose steps start to run from CUDA graphs, or eagerly, at `epoch`: an
-    eager fallback shows in the record, not only in the log."""
+    """Add [epoch, graphed] to every history whose steps start to run from CUDA graphs, or eagerly, at `epoch` (a
+    step, for a run that counts steps): an eager fallback shows in the record, not only in the log."""
     for history in histories:
         segments = history.setdefault("graphed_steps", [])  # made here (older checkpoints lack it)
         if not segments or segments[-1][1] != graphed:
             segments.append([epoch, graphed])
 
 
-def note_device(histories: list[dict], first_epoch: int, device: torch.device, checkpoint: Path | None) -> None:
-    """Add [first epoch, device] to every history when training starts, or resumes on another device; warn when a
-    run resumes on another kind of device (bf16 steps on most GPUs, fp32 on a CPU: the numbers will differ)."""
+def note_device(histories: list[dict], first_epoch: int, device: torch.device, checkpoint: Path | None,
+                unit: str = "epoch") -> None:
+    """Add [first epoch (or step: `unit`), device] to every history when training starts, or resumes on another
+    device; warn when a run resumes on another kind of device (bf16 steps on most GPUs, fp32 on a CPU: the numbers
+    will differ)."""
     here = device_name(device)
     for history in histories:
         if history["devices"] and history["devices"][-1][1] == here:
             continue
         if history["devices"] and history["devices"][-1][1].split(" ")[0] != here.split(" ")[0]:
             warnings.warn(f"checkpoint {checkpoint} was written on {history['devices'][-1][1]} and resumes on "
-                          f"{here}: the run's numerics change at epoch {first_epoch} (its history says so)",
+                          f"{here}: the run's numerics change at {unit} {first_epoch} (its history says so)",
                           stacklevel=4)
         history["devices"].append([first_epoch, here])

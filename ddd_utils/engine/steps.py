@@ -3,21 +3,16 @@ itself, taken eagerly on the CPU and replayed from CUDA graphs on a GPU (see `Gr
 
 from __future__ import annotations
 
-import functools
-import logging
 from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 
+from ddd_utils.engine import graphs
 from ddd_utils.engine.recipe import per_example_loss
 
 if TYPE_CHECKING:
     from ddd_utils.engine.recipe import Recipe
-
-WARMUP_STEPS = 3  # eager steps (then undone) before a CUDA graph is captured: they allocate what the step needs
-
-log = logging.getLogger(__name__)
 
 
 def make_optimizer(parameters: list[torch.nn.Parameter], recipe: Recipe, capturable: bool
@@ -141,51 +136,14 @@ class GroupStep:
 
     def _state_tensors(self) -> list[torch.Tensor]:
         """Everything a step changes: parameters, buffers (BatchNorm statistics) and the optimizer's state."""
-        tensors = list(self.parameters) + [b for _, stack in self.stacks for b in stack.buffers()]
-        return tensors + [t for state in self.optimizer.state.values() for t in state.values() if torch.is_tensor(t)]
+        return graphs.state_tensors([stack for _, stack in self.stacks], self.optimizer)
 
     def _capture(self, draws: torch.Tensor) -> None:
-        """Warm up on a side stream, undo the warm-up, then record one step into a CUDA graph."""
-        # detach(): a clone that autograd tracks would make each parameter's gradient accumulator now, on this
-        # stream, and keep it alive into the capture, which it would then invalidate.
-        before = {id(t): t.detach().clone() for t in self._state_tensors()}
+        """Record this batch size's step into a CUDA graph (`graphs.capture_step`); on failure, step eagerly."""
         static = draws.clone()
-        try:
-            # Warm-up and capture share one stream: autograd remembers the stream on which a parameter's gradient
-            # accumulator was made, and capture fails if a backward pass has to reach back to another stream.
-            stream = capture_stream(self.device)
-            stream.wait_stream(torch.cuda.current_stream(self.device))
-            with torch.cuda.stream(stream):
-                for _ in range(WARMUP_STEPS):
-                    self._step_eagerly(static)
-            torch.cuda.current_stream(self.device).wait_stream(stream)
-            self._restore(before)
-            graph = torch.cuda.CUDAGraph()
-            self.optimizer.zero_grad(set_to_none=True)  # the graph's own pool holds the gradients
-            # thread_local: an unsafe call of another thread (a notebook's widgets, a prefetcher) does not break it.
-            with torch.cuda.graph(graph, stream=stream, capture_error_mode="thread_local"):
-                self._step_eagerly(static)
-        except RuntimeError as error:  # e.g. an operation that cannot be captured: train eagerly instead
-            log.warning("CUDA graph capture failed (%s); training eagerly", error)
-            torch.cuda.synchronize(self.device)
-            self._restore(before)
+        graph = graphs.capture_step(lambda: self._step_eagerly(static), self._state_tensors, self.optimizer,
+                                    self.device)
+        if graph is None:
             self.use_graphs = False
-            return
-        self.graphs[draws.shape[-1]] = (graph, static)
-
-    @torch.no_grad()
-    def _restore(self, before: dict[int, torch.Tensor]) -> None:
-        """Put back the state saved before a warm-up. Optimizer state the warm-up created is zeroed, which for
-        Adam (zero moments, step 0) and SGD with momentum (zero buffer) is the same as not having it yet."""
-        for tensor in self._state_tensors():
-            saved = before.get(id(tensor))
-            if saved is None:
-                tensor.zero_()
-            else:
-                tensor.copy_(saved)
-
-
-@functools.cache
-def capture_stream(device: torch.device) -> torch.cuda.Stream:
-    """One side stream per GPU for every warm-up and capture of the process."""
-    return torch.cuda.Stream(device)
+        else:
+            self.graphs[draws.shape[-1]] = (graph, static)

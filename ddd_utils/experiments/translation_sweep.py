@@ -5,14 +5,13 @@ for a fixed number of steps, and records at log-spaced steps its training loss (
 noise included), test loss and test token accuracy (without smoothing). Data: IWSLT'14 German-English
 (`data.iwslt`, on a GPU), or the CPU stand-in, the generated task of `data.translation`, whose training targets
 carry token noise so that fitting them all means memorising. Either way the training sets are nested (a smaller
-one is a prefix of a larger one) and share one test set. On a GPU the training step runs under bf16 autocast where
-the GPU computes it natively (`ddd_utils.engine.steps.autocast_dtype`; evaluation stays fp32), eagerly: it is not
-replayed from a CUDA graph, as the vision engine's steps are (its learning rate changes at every step).
+one is a prefix of a larger one) and share one test set. The step itself is `engine.translation_step`: on a GPU it
+runs under bf16 autocast where the GPU computes it natively (evaluation stays fp32) and is replayed from a CUDA
+graph, its learning rate refilled before each replay.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 import operator
@@ -29,11 +28,12 @@ from ddd_utils._checks import check_positive_int, check_probability
 from ddd_utils.blas import spare_one_core
 from ddd_utils.data import iwslt, translation
 from ddd_utils.engine import job_progress
-from ddd_utils.engine.checkpoints import load_or_set_aside, save_atomically
+from ddd_utils.engine.checkpoints import load_optimizer_state, load_or_set_aside, save_atomically
 from ddd_utils.engine.gpu_estimate import H200, Estimate, GpuCosts, OpCount, count_ops, group_estimate
+from ddd_utils.engine.history import note_device, note_graphs
 from ddd_utils.engine.recipe import log_spaced_epochs
-from ddd_utils.engine.steps import autocast_dtype, device_capability
 from ddd_utils.engine.sweep import shared_settings
+from ddd_utils.engine.translation_step import TranslationStep
 from ddd_utils.models import count_parameters
 from ddd_utils.models.transformer import PAD, TranslationTransformer, translation_loss
 
@@ -101,9 +101,11 @@ PRESETS = {
                                   steps=1200, lr=2e-3, token_noise=0.2, nouns=12, verbs=6, adjectives=6,
                                   eval_count=12, checkpoint_every=400),
     # IWSLT'14 with the published architecture (6 + 6 layers, 8 heads) and training-set sizes (4K and 18K pairs).
-    # `full` is sized to about ten minutes on one H200 by `gpu_estimate` (its steps are eager, about 3,000 kernels
-    # each): 5 d_models, 1,200 steps of 512 pairs (the pairs of 4,800 published steps; lr scaled by sqrt(4) from
-    # 5e-4), 400 of them warm-up. `paper` is the published 80K steps of 128 pairs at 32 d_models.
+    # `full` is sized for one H200 by `gpu_estimate` (graphed steps of about 3,000 kernels each): 5 d_models, 1,200
+    # steps of 512 pairs (the pairs of 4,800 published steps; lr scaled by sqrt(4) from 5e-4), 400 of them warm-up.
+    # It was sized when its steps were eager (8.8 min estimated); graphed, the estimate halves, and the preset keeps
+    # that margin until a GPU measures the kernel cost the estimate assumes. `paper` is the published 80K steps of
+    # 128 pairs at 32 d_models.
     "full": TranslationSweepConfig(dataset="iwslt14", d_models=(16, 32, 64, 128, 256), n_trains=(4000, 18000),
                                    steps=1200, batch_size=512, warmup=400, lr=1e-3, token_noise=0.0, test_size=4000,
                                    eval_count=12, checkpoint_every=400),
@@ -116,8 +118,8 @@ PRESET_TIMES = {
     "smoke": "a few seconds on 2 CPU cores",
     "cpu": "about 7 min through the command line on 2 CPU cores (two processes, 13.6 min of training summed over "
            "the 14 runs); seconds once its runs are on disk",
-    "full": ("estimated 8.8 min on one H200 from kernels and FLOPs counted on the CPU (python -m ddd_utils "
-             "estimate translation_sweep); unmeasured on a GPU"),
+    "full": ("estimated 4.3 min on one H200 with graphed steps, from kernels and FLOPs counted on the CPU "
+             "(python -m ddd_utils estimate translation_sweep); unmeasured on a GPU"),
     "paper": "unmeasured: the published horizon (80K steps) for 32 d_models x 2 sizes, days on one GPU",
 }
 
@@ -217,13 +219,6 @@ def _iwslt_corpus(shared: dict, n_train: int) -> Corpus:
                   translation.pad_batch([s for s, _ in test]), test_in, test_out, source_vocab, target_vocab)
 
 
-def inverse_sqrt_schedule(step: int, warmup: int) -> float:
-    """The learning-rate factor at `step` (from 0): linear warm-up to 1 over `warmup` steps, then sqrt(warmup /
-    step)."""
-    step += 1
-    return step / warmup if step < warmup else math.sqrt(warmup / step)
-
-
 @torch.no_grad()
 def evaluate(model: TranslationTransformer, source: torch.Tensor, target_in: torch.Tensor,
              target_out: torch.Tensor, batch_size: int = 500) -> tuple[float, float]:
@@ -272,43 +267,25 @@ def _batches(config: dict, generator: torch.Generator, first: int, device: torch
                                         device), begin)
 
 
-def _train_step(model: TranslationTransformer, optimizer: torch.optim.Optimizer, scheduler, batch: list[torch.Tensor],
-                precision: torch.dtype | None, label_smoothing: float) -> None:
-    """One step on a batch (source, target_in, target_out), under autocast to `precision` (None: fp32)."""
-    source, target_in, target_out = batch
-    with (torch.autocast(source.device.type, dtype=precision) if precision is not None else
-          contextlib.nullcontext()):
-        logits = model(source, target_in)
-    loss = translation_loss(logits.float(), target_out, label_smoothing)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
-    scheduler.step()
-
-
-def _optimizer(model: TranslationTransformer, config: dict) -> tuple[torch.optim.Optimizer, object]:
-    """Adam (betas 0.9, 0.98) at the run's peak learning rate, with the inverse-square-root schedule."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=peak_lr(config), betas=(0.9, 0.98))
-    return optimizer, torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: inverse_sqrt_schedule(step, config["warmup"]))
-
-
 def _step_and_forward(run: dict, vocab: int, length: int, autocast: bool) -> tuple[OpCount, OpCount]:
     """The kernels and FLOPs of one training step of a run's network and of one forward pass over 500 pairs."""
+    size = min(run["batch_size"], run["n_train"])
     with torch.device("meta"):
         model = TranslationTransformer(run["d_model"], vocab, vocab, layers=run["layers"], heads=run["heads"])
-        optimizer, scheduler = _optimizer(model, run)
-        batch = [torch.randint(0, vocab, (min(run["batch_size"], run["n_train"]), length)) for _ in range(3)]
+        train = [torch.randint(0, vocab, (size, length)) for _ in range(3)]
         pairs = [torch.randint(0, vocab, (500, length)) for _ in range(2)]
-    _train_step(model, optimizer, scheduler, batch, None, run["label_smoothing"])  # Adam's state exists now
-    step = count_ops(lambda: _train_step(model, optimizer, scheduler, batch, None, run["label_smoothing"]), autocast)
+        rows = torch.arange(size)
+    trainer = TranslationStep(model, train, size, peak_lr(run), run["warmup"], run["label_smoothing"],
+                              use_graphs=False)
+    trainer.take(0, rows)  # Adam's state exists now
+    step = count_ops(lambda: trainer.take(1, rows), autocast)
     with torch.no_grad():
         return step, count_ops(lambda: model(*pairs))
 
 
 def gpu_estimate(config: TranslationSweepConfig, costs: GpuCosts = H200) -> Estimate:
     """Estimated time of the sweep on a GPU (`ddd_utils.engine.gpu_estimate`): each run alone, one after another, with
-    eager steps; sentences as long as `max_tokens` (IWSLT'14) or as the generated task's longest."""
+    graphed steps; sentences as long as `max_tokens` (IWSLT'14) or as the generated task's longest."""
     if config.dataset == "iwslt14":
         length, vocab = config.max_tokens, config.vocab_size
     else:
@@ -323,36 +300,39 @@ def gpu_estimate(config: TranslationSweepConfig, costs: GpuCosts = H200) -> Esti
         batches = math.ceil(run["n_train"] / 500) + math.ceil(run["test_size"] / 500)
         evaluations = len(log_spaced_epochs(run["steps"], run["eval_count"]))
         estimates.append(group_estimate(step, OpCount(forward.kernels * batches, forward.flops * batches),
-                                        run["steps"], evaluations, costs, graphed=False,
+                                        run["steps"], evaluations, costs, graphed=True,
                                         label=f"d_model {run['d_model']}, n {run['n_train']}"))
     return functools.reduce(operator.add, estimates)
 
 
-def train_run(config: dict, data: Corpus, checkpoint: Path | None = None, progress: bool = False) -> dict:
-    """Train one run and return its history; each step's batch is drawn uniformly, with replacement, from the
-    run's generator (`_batches`). `checkpoint` holds the run's state every `checkpoint_every` steps and its history once
-    finished; a call that finds this run's state there resumes (or returns) it."""
+def train_run(config: dict, data: Corpus, checkpoint: Path | None = None, progress: bool = False,
+              device: torch.device | None = None, cuda_graphs: bool = True) -> dict:
+    """Train one run on `device` (default: the GPU if there is one) and return its history; each step's batch is
+    drawn uniformly, with replacement, from the run's generator (`_batches`), and taken by a `TranslationStep`,
+    replayed from a CUDA graph on a GPU unless `cuda_graphs` is False. `checkpoint` holds the run's state every
+    `checkpoint_every` steps and its history once finished; a call that finds this run's state there resumes (or
+    returns) it, on this device, graphed or not as this call says."""
     saved = load_or_set_aside(checkpoint) if checkpoint is not None else None
     if saved is not None and saved["config"] == config and saved["step"] == config["steps"]:
         return saved["history"]
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    precision = autocast_dtype(device_capability(device))  # None (fp32, no autocast) on the CPU and older GPUs
+    device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = _initial_model(config, data).to(device)
-    optimizer, scheduler = _optimizer(model, config)
     generator = torch.Generator().manual_seed(config["seed"])
     n = config["n_train"]
     train = [tensor[:n].to(device) for tensor in (data.source, data.target_in, data.target_out)]
     test = [tensor.to(device) for tensor in (data.test_source, data.test_target_in, data.test_target_out)]
+    trainer = TranslationStep(model, train, min(config["batch_size"], n), peak_lr(config), config["warmup"],
+                              config["label_smoothing"], use_graphs=cuda_graphs and device.type == "cuda")
     eval_steps = set(log_spaced_epochs(config["steps"], config["eval_count"]))
     history = {"step": [], "train_loss": [], "test_loss": [], "test_accuracy": [], "seconds": [],
-               "num_parameters": count_parameters(model)}
+               "num_parameters": count_parameters(model), "devices": []}
     first = 0
     if saved is not None and saved["config"] == config:
         model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        scheduler.load_state_dict(saved["scheduler"])
+        load_optimizer_state(trainer.optimizer, saved["optimizer"])
         generator.set_state(saved["generator"])
         history, first = saved["history"], saved["step"]
+    note_device([history], first + 1, device, checkpoint, unit="step")
     start = time.perf_counter() - (history["seconds"][-1] if history["seconds"] else 0.0)  # seconds: of training
     model.train()
     batches = _batches(config, generator, first, device)
@@ -361,8 +341,8 @@ def train_run(config: dict, data: Corpus, checkpoint: Path | None = None, progre
 
         batches = tqdm(batches, total=config["steps"] - first, desc=f"d_model {config['d_model']}, n {n}", leave=False)
     for step, rows in batches:
-        _train_step(model, optimizer, scheduler, [tensor[rows] for tensor in train], precision,
-                    config["label_smoothing"])
+        trainer.take(step, rows)
+        note_graphs([history], step + 1, trainer.use_graphs)
         job_progress.note(step + 1, config["steps"], "step")  # for a sweep waiting on this job in another process
         if step + 1 in eval_steps:
             train_loss, _ = evaluate(model, *train)
@@ -372,8 +352,8 @@ def train_run(config: dict, data: Corpus, checkpoint: Path | None = None, progre
                                 ("seconds", round(time.perf_counter() - start, 2))):
                 history[name].append(value)
         if checkpoint is not None and config["checkpoint_every"] and (step + 1) % config["checkpoint_every"] == 0:
-            save_atomically({"config": config, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                             "scheduler": scheduler.state_dict(), "generator": generator.get_state(),
+            save_atomically({"config": config, "model": model.state_dict(),
+                             "optimizer": trainer.optimizer.state_dict(), "generator": generator.get_state(),
                              "history": history, "step": step + 1}, checkpoint)
     if checkpoint is not None:  # finished: later runs of the job may still crash, and this one need not train again
         save_atomically({"config": config, "history": history, "step": config["steps"]}, checkpoint)
