@@ -88,20 +88,29 @@ def _seconds(work, repeats: int, device: torch.device) -> float:
     return (time.perf_counter() - began) / repeats
 
 
+def _step_seconds(trainer: TranslationStep, rows: torch.Tensor, repeats: int, device: torch.device) -> float:
+    """Seconds per step of `trainer` on `rows` (its untimed first step captures the graph, if it uses one)."""
+    steps = iter(range(10**9))
+    return _seconds(lambda: trainer.take(next(steps), rows), repeats, device)
+
+
 def _time_d_model(config: ts.TranslationSweepConfig, d_model: int, size: int, repeats: int, device: torch.device
                   ) -> dict:
-    """Steady seconds per training step of `size` pairs and per evaluation batch of one d_model of `config`."""
+    """Steady seconds per training step of `size` pairs, graphed where the device allows and eager (the baseline),
+    and per evaluation batch, of one d_model of `config`."""
     model = TranslationTransformer(d_model, config.vocab_size, config.vocab_size, layers=config.layers,
                                    heads=config.heads).to(device)
     tokens = [torch.randint(1, config.vocab_size, (size, config.max_tokens), device=device) for _ in range(3)]
-    trainer = TranslationStep(model, tokens, size, config.lr, config.warmup, config.label_smoothing,
-                              use_graphs=device.type == "cuda")
-    rows, counter = torch.arange(size, device=device), iter(range(10**9))
-    step_s = _seconds(lambda: trainer.take(next(counter), rows), repeats, device)  # the untimed first call captures
+    rows, times = torch.arange(size, device=device), {}
+    for name, graphs in (("step_s", device.type == "cuda"), ("eager_step_s", False)):
+        trainer = TranslationStep(model, tokens, size, config.lr, config.warmup, config.label_smoothing,
+                                  use_graphs=graphs)
+        times[name] = _step_seconds(trainer, rows, repeats, device)
+        times.setdefault("graphed", trainer.use_graphs)
     pairs = [torch.randint(1, config.vocab_size, (EVALUATION_PAIRS, config.max_tokens), device=device)
              for _ in range(3)]
-    evaluation_s = _seconds(lambda: ts.evaluate(model, *pairs), max(repeats // 5, 1), device)
-    return {"step_s": step_s, "evaluation_batch_s": evaluation_s, "graphed": trainer.use_graphs}
+    times["evaluation_batch_s"] = _seconds(lambda: ts.evaluate(model, *pairs), max(repeats // 5, 1), device)
+    return times | {"eager_over_graphed": times["eager_step_s"] / times["step_s"]}
 
 
 def full_timing(device: torch.device, tiny: bool) -> dict:
@@ -119,5 +128,6 @@ def full_timing(device: torch.device, tiny: bool) -> dict:
             batches = math.ceil(n_train / EVALUATION_PAIRS) + math.ceil(config.test_size / EVALUATION_PAIRS)
             projected += config.steps * times["step_s"] + evaluations * batches * times["evaluation_batch_s"]
     basis = (f"{len(config.d_models)} d_models x {len(config.n_trains)} sizes, {config.steps} steps of {size} pairs "
-             f"of {config.max_tokens} tokens each, steady over {repeats} steps after the capture")
+             f"of {config.max_tokens} tokens each, steady over {repeats} steps after the capture; eager/graphed step "
+             "time by d_model: " + ", ".join(f"{d} {t['eager_over_graphed']:.2f}x" for d, t in per_model.items()))
     return {"projected_s": projected, "per_d_model": per_model, "basis": basis}
