@@ -6,7 +6,6 @@ projected to its length. Each function takes the device and whether the probe is
 from __future__ import annotations
 
 import contextlib
-import math
 import tempfile
 import time
 from dataclasses import asdict, replace
@@ -21,7 +20,6 @@ from ddd_utils.experiments import translation_sweep as ts
 from ddd_utils.models.transformer import TranslationTransformer
 
 CHECKPOINT_EVERY = 5
-EVALUATION_PAIRS = 500  # `translation_sweep.evaluate`'s batch
 
 
 def small_run(tiny: bool) -> tuple[dict, ts.Corpus]:
@@ -107,7 +105,7 @@ def _time_d_model(config: ts.TranslationSweepConfig, d_model: int, size: int, re
                                   use_graphs=graphs)
         times[name] = _step_seconds(trainer, rows, repeats, device)
         times.setdefault("graphed", trainer.use_graphs)
-    pairs = [torch.randint(1, config.vocab_size, (EVALUATION_PAIRS, config.max_tokens), device=device)
+    pairs = [torch.randint(1, config.vocab_size, (ts.EVALUATION_BATCH, config.max_tokens), device=device)
              for _ in range(3)]
     times["evaluation_batch_s"] = _seconds(lambda: ts.evaluate(model, *pairs), max(repeats // 5, 1), device)
     return times | {"eager_over_graphed": times["eager_step_s"] / times["step_s"]}
@@ -125,7 +123,7 @@ def full_timing(device: torch.device, tiny: bool) -> dict:
     for d_model in config.d_models:
         times = per_model[d_model] = _time_d_model(config, d_model, size, repeats, device)
         for n_train in config.n_trains:
-            batches = math.ceil(n_train / EVALUATION_PAIRS) + math.ceil(config.test_size / EVALUATION_PAIRS)
+            batches = ts.evaluation_batches(n_train, config.test_size)
             projected += config.steps * times["step_s"] + evaluations * batches * times["evaluation_batch_s"]
     basis = (f"{len(config.d_models)} d_models x {len(config.n_trains)} sizes, {config.steps} steps of {size} pairs "
              f"of {config.max_tokens} tokens each, steady over {repeats} steps after the capture; eager/graphed step "

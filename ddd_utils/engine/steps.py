@@ -3,6 +3,7 @@ itself, taken eagerly on the CPU and replayed from CUDA graphs on a GPU (see `Gr
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 import torch
@@ -73,10 +74,12 @@ def autocast_dtype(capability: tuple[int, int] | None) -> torch.dtype | None:
     return torch.bfloat16 if capability is not None and capability >= (8, 0) else None
 
 
-def _autocast(dtype: torch.dtype | None):
-    """Autocast to `dtype` on the GPU, or no autocast for None. No weight-cast cache: it would not survive a CUDA
-    graph's capture."""
-    return torch.autocast("cuda", dtype=dtype or torch.bfloat16, enabled=dtype is not None, cache_enabled=False)
+def autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.AbstractContextManager:
+    """Autocast to `dtype` on `device`, or no autocast for None (on any device, `meta` included). No weight-cast
+    cache: it would not survive a CUDA graph's capture."""
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype, cache_enabled=False)
 
 
 class GroupStep:
@@ -125,7 +128,7 @@ class GroupStep:
             if self.augment:
                 dy, dx, flip = (draws[k][models].flatten() for k in (1, 2, 3))
                 inputs = augment(inputs.flatten(0, 1), dy, dx, flip).view(inputs.shape)
-            with _autocast(self.precision):
+            with autocast(self.device, self.precision):
                 logits.append(stack(inputs))
         labels = self.labels.gather(1, batch[self.logit_models])
         # Summed over models, each model's loss is its own batch mean: the gradients stay independent.

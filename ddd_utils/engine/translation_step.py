@@ -6,13 +6,12 @@ refilled before each replay: the batch's rows, and the learning rate (a tensor, 
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import torch
 
 from ddd_utils.engine import graphs
-from ddd_utils.engine.steps import autocast_dtype, device_capability
+from ddd_utils.engine.steps import autocast, autocast_dtype, device_capability
 from ddd_utils.models.transformer import TranslationTransformer, translation_loss
 
 
@@ -63,8 +62,7 @@ class TranslationStep:
     def _step_eagerly(self) -> None:
         """Forward the batch of `self.rows`, backward its smoothed token loss, and step Adam."""
         source, target_in, target_out = (tensor[self.rows] for tensor in self.train)
-        with (torch.autocast(self.device.type, dtype=self.precision, cache_enabled=False)
-              if self.precision is not None else contextlib.nullcontext()):
+        with autocast(self.device, self.precision):
             logits = self.model(source, target_in)
         loss = translation_loss(logits.float(), target_out, self.label_smoothing)
         self.optimizer.zero_grad(set_to_none=True)

@@ -38,6 +38,7 @@ from ddd_utils.models import count_parameters
 from ddd_utils.models.transformer import PAD, TranslationTransformer, translation_loss
 
 DATASETS = ("synthetic", "iwslt14")
+EVALUATION_BATCH = 500  # sentence pairs per forward pass when a run is evaluated
 
 
 @dataclass(frozen=True)
@@ -221,7 +222,7 @@ def _iwslt_corpus(shared: dict, n_train: int) -> Corpus:
 
 @torch.no_grad()
 def evaluate(model: TranslationTransformer, source: torch.Tensor, target_in: torch.Tensor,
-             target_out: torch.Tensor, batch_size: int = 500) -> tuple[float, float]:
+             target_out: torch.Tensor, batch_size: int = EVALUATION_BATCH) -> tuple[float, float]:
     """(mean token cross-entropy, token accuracy) over the non-padding target positions, without smoothing."""
     was_training = model.training
     model.eval()
@@ -268,12 +269,12 @@ def _batches(config: dict, generator: torch.Generator, first: int, device: torch
 
 
 def _step_and_forward(run: dict, vocab: int, length: int, autocast: bool) -> tuple[OpCount, OpCount]:
-    """The kernels and FLOPs of one training step of a run's network and of one forward pass over 500 pairs."""
+    """The kernels and FLOPs of one training step of a run's network and of one evaluation batch's forward pass."""
     size = min(run["batch_size"], run["n_train"])
     with torch.device("meta"):
         model = TranslationTransformer(run["d_model"], vocab, vocab, layers=run["layers"], heads=run["heads"])
         train = [torch.randint(0, vocab, (size, length)) for _ in range(3)]
-        pairs = [torch.randint(0, vocab, (500, length)) for _ in range(2)]
+        pairs = [torch.randint(0, vocab, (EVALUATION_BATCH, length)) for _ in range(2)]
         rows = torch.arange(size)
     trainer = TranslationStep(model, train, size, peak_lr(run), run["warmup"], run["label_smoothing"],
                               use_graphs=False)
@@ -281,6 +282,11 @@ def _step_and_forward(run: dict, vocab: int, length: int, autocast: bool) -> tup
     step = count_ops(lambda: trainer.take(1, rows), autocast)
     with torch.no_grad():
         return step, count_ops(lambda: model(*pairs))
+
+
+def evaluation_batches(n_train: int, test_size: int) -> int:
+    """Forward passes of one evaluation of a run: its training set and the test set, `EVALUATION_BATCH` pairs each."""
+    return math.ceil(n_train / EVALUATION_BATCH) + math.ceil(test_size / EVALUATION_BATCH)
 
 
 def gpu_estimate(config: TranslationSweepConfig, costs: GpuCosts = H200) -> Estimate:
@@ -297,7 +303,7 @@ def gpu_estimate(config: TranslationSweepConfig, costs: GpuCosts = H200) -> Esti
         if shape not in counted:
             counted[shape] = _step_and_forward(run, vocab, length, costs.bf16)
         step, forward = counted[shape]
-        batches = math.ceil(run["n_train"] / 500) + math.ceil(run["test_size"] / 500)
+        batches = evaluation_batches(run["n_train"], run["test_size"])
         evaluations = len(log_spaced_epochs(run["steps"], run["eval_count"]))
         estimates.append(group_estimate(step, OpCount(forward.kernels * batches, forward.flops * batches),
                                         run["steps"], evaluations, costs, graphed=True,
