@@ -445,7 +445,7 @@ def test_a_shipped_result_is_read_from_the_book_folder_or_named_clearly_when_mis
                                       + "/" + repository["branch"])
 
 
-def test_provenance_records_the_source_commit_read_at_import_and_flags_local_changes(monkeypatch):
+def test_provenance_records_the_source_commit_read_at_import_flags_local_changes_and_reads_a_copied_one(monkeypatch):
     from ddd_utils.engine import provenance
 
     answers = {("rev-parse", "--short", "HEAD"): "abc1234", ("status", "--porcelain", "--untracked-files=no"): ""}
@@ -453,8 +453,15 @@ def test_provenance_records_the_source_commit_read_at_import_and_flags_local_cha
     assert provenance._source_commit() == "abc1234"
     answers[("status", "--porcelain", "--untracked-files=no")] = " M ddd_utils/engine/training.py"
     assert provenance._source_commit() == "abc1234+changes"
+    monkeypatch.delenv("DDD_SOURCE_COMMIT", raising=False)
     monkeypatch.setattr(provenance, "_git", lambda *args: None)
     assert provenance._source_commit() is None
+    monkeypatch.setenv("DDD_SOURCE_COMMIT", "abc1234+changes")  # a checkout's copy without .git (a GPU machine)
+    assert provenance._source_commit() == "abc1234+changes"
+    monkeypatch.setattr(provenance, "_git", lambda *args: answers[args])
+    assert provenance._source_commit() == "abc1234+changes", "git, where there is one, wins over the variable"
+    answers[("status", "--porcelain", "--untracked-files=no")] = ""
+    assert provenance._source_commit() == "abc1234"
     assert provenance.environment()["commit"] == provenance.SOURCE_COMMIT, "not re-read when a run finishes"
 
 

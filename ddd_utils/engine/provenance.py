@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import os
 import platform
 import socket
 import subprocess
@@ -18,9 +19,12 @@ def _git(*args: str) -> str | None:
 
 
 def _source_commit() -> str | None:
-    """The commit of the package's source, "+changes" when tracked files differ from it, or None outside git."""
+    """The commit of the package's source, "+changes" when tracked files differ from it. Outside git (a copy of the
+    checkout on a lent GPU machine), `DDD_SOURCE_COMMIT` as the copier wrote it (scripts/gpu_pack.sh), else None."""
     commit = _git("rev-parse", "--short", "HEAD")
-    if commit and _git("status", "--porcelain", "--untracked-files=no"):
+    if commit is None:
+        return os.environ.get("DDD_SOURCE_COMMIT") or None
+    if _git("status", "--porcelain", "--untracked-files=no"):
         commit += "+changes"
     return commit
 
