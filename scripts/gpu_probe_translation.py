@@ -16,18 +16,19 @@ import torch
 
 from ddd_utils.engine.recipe import log_spaced_epochs
 from ddd_utils.engine.translation_step import TranslationStep
+from ddd_utils.experiments import translation_corpus as tc
 from ddd_utils.experiments import translation_sweep as ts
 from ddd_utils.models.transformer import TranslationTransformer
 
 CHECKPOINT_EVERY = 5
 
 
-def small_run(tiny: bool) -> tuple[dict, ts.Corpus]:
+def small_run(tiny: bool) -> tuple[dict, tc.Corpus]:
     """One run of the generated task (2 + 2 layers, 8 heads; 1 + 1 when tiny) and its corpus."""
     config = replace(ts.PRESETS["smoke"], d_models=(32,), n_trains=(100 if tiny else 400,), layers=1 if tiny else 2,
                      steps=10 if tiny else 20, warmup=5, eval_count=3, checkpoint_every=CHECKPOINT_EVERY)
     run = ts.run_configs(config)[0]
-    return run, ts.corpus(asdict(config), run["n_train"])
+    return run, tc.corpus(asdict(config), run["n_train"])
 
 
 def history(device: torch.device, tiny: bool, cuda_graphs: bool = True) -> dict:

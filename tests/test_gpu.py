@@ -178,11 +178,12 @@ def test_the_grokking_sweep_trains_full_batch_adamw_from_cuda_graphs(caplog):
 
 def test_the_translation_transformer_trains_from_a_cuda_graph_as_its_eager_steps_do(caplog):
     # Same kernels, replayed or launched one by one: the recorded losses agree to bf16 rounding.
+    from ddd_utils.experiments import translation_corpus as tc
     from ddd_utils.experiments import translation_sweep as ts
 
     config = dataclasses.replace(ts.PRESETS["smoke"], d_models=(32,), layers=2, steps=30, warmup=5)
     run = ts.run_configs(config)[0]
-    corpus = ts.corpus(dataclasses.asdict(config), run["n_train"])
+    corpus = tc.corpus(dataclasses.asdict(config), run["n_train"])
     graphed, eager = (ts.train_run(run, corpus, cuda_graphs=graphs) for graphs in (True, False))
     assert graphed["graphed_steps"] == [[1, True]], caplog.text
     assert eager["graphed_steps"] == [[1, False]] and graphed["devices"][0][1].startswith("cuda")
@@ -193,11 +194,12 @@ def test_the_translation_transformer_trains_from_a_cuda_graph_as_its_eager_steps
 @pytest.mark.parametrize("source, target", [("cuda", "cpu"), ("cpu", "cuda")])
 def test_a_translation_checkpoint_resumes_on_the_other_device_and_the_history_says_so(tmp_path, monkeypatch,
                                                                                       source, target):
+    from ddd_utils.experiments import translation_corpus as tc
     from ddd_utils.experiments import translation_sweep as ts
 
     config = dataclasses.replace(ts.PRESETS["smoke"], steps=10, checkpoint_every=5)
     run = ts.run_configs(config)[0]
-    corpus = ts.corpus(dataclasses.asdict(config), run["n_train"])
+    corpus = tc.corpus(dataclasses.asdict(config), run["n_train"])
     real_save = ts.save_atomically
 
     def save_then_die(state, path):

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from ddd_utils.data import iwslt, translation
+from ddd_utils.experiments import translation_corpus as tc
 from ddd_utils.experiments import translation_sweep as ts
 
 GERMAN = ["der hund", "die katze", "ein haus", "das auto", "der baum", "die blume", "ein buch", "das kind"]
@@ -67,12 +68,12 @@ def test_one_training_job_runs_on_the_corpus_with_nested_training_sets(tmp_path)
     config = dataclasses.replace(ts.PRESETS["smoke"], dataset="iwslt14", token_noise=0.0, data_root=str(tmp_path),
                                  vocab_size=60, n_trains=(10, 20), test_size=8, steps=4, eval_count=2)
     shared = dataclasses.asdict(config)
-    small, large = ts.corpus(shared, 10), ts.corpus(shared, 20)
+    small, large = tc.corpus(shared, 10), tc.corpus(shared, 20)
     assert np.array_equal(small.source.numpy(), large.source[:10, : small.source.shape[1]].numpy())
     assert small.source_vocab == large.source_vocab <= 60
     histories = ts.run(ts.run_configs(config)[:2])
     assert all(math.isfinite(value) for history in histories for value in history["test_loss"])
     with pytest.raises(ValueError, match="n_train must be at most"):
-        ts.corpus(shared, 10_000)
+        tc.corpus(shared, 10_000)
     with pytest.raises(ValueError, match="token_noise must be 0 with dataset 'iwslt14'"):
         dataclasses.replace(config, token_noise=0.1)

@@ -300,60 +300,18 @@ def test_modelwise_theory_is_infinite_within_one_of_the_threshold(noise, decay):
     assert np.all(np.isfinite(lr.modelwise_theory(config, [N - 2, N + 2])))
 
 
-# --- diabetes ---------------------------------------------------------------------------------------------------
-
-
-def test_diabetes_samplewise_shapes():
-    config = lr.RealDataConfig(max_train=15, trials=3)
-    out = lr.diabetes_samplewise(config, seed=0)
-    np.testing.assert_array_equal(out["sizes"], np.arange(1, 16))
-    assert out["errors"].shape == (3, 15) and np.all(np.isfinite(out["errors"])) and np.all(out["errors"] >= 0)
-    assert out["num_features"] == 10
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_diabetes_median_error_peaks_at_the_number_of_features(seed):
-    out = lr.diabetes_samplewise(lr.RealDataConfig(max_train=25, trials=40), seed=seed)
-    median = np.median(out["errors"], axis=0)
-    peak = out["sizes"][np.argmax(median)]
-    assert peak == out["num_features"] == 10
-    others = np.delete(median, np.argmax(median))
-    assert median.max() > 1.2 * others.max()  # a clear peak, not a tie
-    assert median.max() > 3.0  # far worse than predicting the pool's mean (error 1)
-    assert median[-1] < median.max() / 3.0  # and it comes down again with more data
-
-
-def test_diabetes_max_train_beyond_the_training_pool_raises_naming_max_train():
-    pool = 442 - round(0.3 * 442)
-    lr.diabetes_samplewise(lr.RealDataConfig(max_train=pool, test_fraction=0.3, trials=1))  # the whole pool is fine
-    with pytest.raises(ValueError, match="max_train"):
-        lr.diabetes_samplewise(lr.RealDataConfig(max_train=pool + 1, test_fraction=0.3, trials=1))
-
-
-def test_diabetes_is_deterministic_in_seed_and_differs_across_seeds():
-    config = lr.RealDataConfig(max_train=12, trials=3)
-    a, b = lr.diabetes_samplewise(config, seed=7), lr.diabetes_samplewise(config, seed=7)
-    c = lr.diabetes_samplewise(config, seed=8)
-    np.testing.assert_array_equal(a["errors"], b["errors"])
-    assert not np.array_equal(a["errors"], c["errors"])
-
-
 # --- configs and presets ----------------------------------------------------------------------------------------
 
 
 def test_presets_are_exactly_smoke_cpu_full():
     assert set(lr.PRESETS) == {"smoke", "cpu", "full"}
-    assert set(lr.REAL_DATA_PRESETS) == {"smoke", "cpu", "full"}
     assert all(isinstance(c, lr.LinearConfig) for c in lr.PRESETS.values())
-    assert all(isinstance(c, lr.RealDataConfig) for c in lr.REAL_DATA_PRESETS.values())
 
 
 def test_presets_grow_from_smoke_to_full():
-    for presets, fields in ((lr.PRESETS, ("d", "n", "grid_points", "trials")),
-                            (lr.REAL_DATA_PRESETS, ("max_train", "trials"))):
-        smoke, cpu, full = (presets[k] for k in ("smoke", "cpu", "full"))
-        for field in fields:
-            assert getattr(smoke, field) <= getattr(cpu, field) <= getattr(full, field)
+    smoke, cpu, full = (lr.PRESETS[k] for k in ("smoke", "cpu", "full"))
+    for field in ("d", "n", "grid_points", "trials"):
+        assert getattr(smoke, field) <= getattr(cpu, field) <= getattr(full, field)
 
 
 def test_with_overrides_changes_only_the_given_fields():
@@ -386,19 +344,6 @@ def test_invalid_linear_config_field_raises_naming_the_field(field, value):
         lr.with_overrides(lr.PRESETS["smoke"], **{field: value})
     with pytest.raises(ValueError, match=f"^{field} "):
         lr.LinearConfig(**{field: value})
-
-
-@pytest.mark.parametrize("field, value", [
-    ("test_fraction", 0.0),
-    ("test_fraction", 1.0),
-    ("test_fraction", math.nan),
-    ("max_train", 1),
-    ("max_train", 0),
-    ("trials", 0),
-])
-def test_invalid_real_data_config_field_raises_naming_the_field(field, value):
-    with pytest.raises(ValueError, match=f"^{field} "):
-        lr.RealDataConfig(**{field: value})
 
 
 # --- size grid --------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from ddd_utils.experiments import random_features as rfx
+from ddd_utils.experiments.random_features_network import network_vs_min_norm
 from ddd_utils.linear.random_features import (
     arccos_kernel,
     feature_scale,
@@ -320,7 +321,7 @@ def test_ridge_shrinks_the_peak():
 
 def test_frozen_first_layer_network_trained_by_gd_equals_min_norm_random_features():
     config = rfx.with_overrides(rfx.PRESETS["smoke"], network_n=10, network_features=400, network_steps=3000)
-    result = rfx.network_vs_min_norm(config, num_checkpoints=6)
+    result = network_vs_min_norm(config, num_checkpoints=6)
     assert result["steps"][-1] == 3000
     assert np.all(np.diff(result["relative_distance"]) < 0)
     assert result["relative_distance"][-1] < 1e-5
@@ -334,6 +335,14 @@ def test_frozen_first_layer_network_trained_by_gd_equals_min_norm_random_feature
     target, _, _ = _direct(rfx.with_overrides(config, kind="relu", n=10), 0, 400)
     assert np.linalg.norm(closed_form - target) / np.linalg.norm(target) == pytest.approx(
         result["relative_distance"][-1], rel=1e-3)
+
+
+def test_the_network_check_names_its_bad_parameters_and_their_ranges():
+    config = rfx.with_overrides(rfx.PRESETS["smoke"], network_n=10, network_features=50, network_steps=5)
+    with pytest.raises(ValueError, match=r"lr must be in \(0, 2 / s_max\^2\) = \(0, [0-9.e-]+\).*got 1000"):
+        network_vs_min_norm(config, lr=1e3)
+    with pytest.raises(ValueError, match="network_n must be at most n = 60; got 61"):
+        network_vs_min_norm(rfx.with_overrides(config, network_n=61))
 
 
 def test_load_split_holds_out_a_fixed_test_set_and_corrupts_only_training_labels():

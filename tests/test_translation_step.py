@@ -12,14 +12,15 @@ import pytest
 import torch
 
 from ddd_utils.engine import graphs, translation_step
+from ddd_utils.experiments import translation_corpus as tc
 from ddd_utils.experiments import translation_sweep as ts
 
 TINY = dataclasses.replace(ts.PRESETS["smoke"], steps=10, warmup=4, checkpoint_every=5, eval_count=4)
 CONFIG = ts.run_configs(TINY)[0]
 
 
-def data() -> ts.Corpus:
-    return ts.corpus(dataclasses.asdict(TINY), CONFIG["n_train"])
+def data() -> tc.Corpus:
+    return tc.corpus(dataclasses.asdict(TINY), CONFIG["n_train"])
 
 
 def measured(history: dict) -> dict:

@@ -10,8 +10,10 @@ import math
 import pytest
 import torch
 
+from ddd_utils.data import translation
 from ddd_utils.engine import translation_step
 from ddd_utils.engine.sweep import load_results, run_sweep
+from ddd_utils.experiments import translation_corpus as tc
 from ddd_utils.experiments import translation_sweep as ts
 from ddd_utils.notebook.presets import PRESETS
 
@@ -45,24 +47,24 @@ def test_run_configs_cover_every_d_model_size_and_seed_once():
 
 
 def test_a_smaller_training_set_is_a_prefix_and_the_test_set_is_shared_and_clean():
-    small, large = ts.corpus(SHARED, 30), ts.corpus(SHARED, 80)
+    small, large = tc.corpus(SHARED, 30), tc.corpus(SHARED, 80)
     for name in ("source", "target_in", "target_out"):
         a, b = getattr(small, name), getattr(large, name)
         assert torch.equal(a, b[: a.shape[0], : a.shape[1]])
         assert not b[a.shape[0]:, a.shape[1]:].any()  # the longer padding of the larger set is only padding
     assert torch.equal(small.test_source, large.test_source)
-    clean = ts.corpus({**SHARED, "token_noise": 0.0}, 30)
+    clean = tc.corpus({**SHARED, "token_noise": 0.0}, 30)
     assert torch.equal(clean.test_target_out, small.test_target_out)
 
 
 def test_token_noise_replaces_about_the_requested_share_of_training_words():
-    noisy, clean = ts.corpus({**SHARED, "token_noise": 0.3}, 2000), ts.corpus({**SHARED, "token_noise": 0.0}, 2000)
-    words = clean.target_out > ts.translation.EOS
+    noisy, clean = tc.corpus({**SHARED, "token_noise": 0.3}, 2000), tc.corpus({**SHARED, "token_noise": 0.0}, 2000)
+    words = clean.target_out > translation.EOS
     changed = float((noisy.target_out[words] != clean.target_out[words]).float().mean())
-    vocab_words = clean.target_vocab - ts.translation.FIRST_WORD
+    vocab_words = clean.target_vocab - translation.FIRST_WORD
     expected = 0.3 * (1 - 1 / vocab_words)  # a replacement may draw the same word
     assert abs(changed - expected) < 0.02
-    assert torch.equal(noisy.target_out == ts.translation.EOS, words.logical_not() & (clean.target_out != 0))
+    assert torch.equal(noisy.target_out == translation.EOS, words.logical_not() & (clean.target_out != 0))
 
 
 def test_the_schedule_warms_up_linearly_then_decays_as_one_over_sqrt_step():
@@ -74,7 +76,7 @@ def test_the_schedule_warms_up_linearly_then_decays_as_one_over_sqrt_step():
 
 
 def test_evaluation_in_batches_weights_every_token_alike():
-    data = ts.corpus(SHARED, 40)
+    data = tc.corpus(SHARED, 40)
     model = ts._initial_model({**SHARED, "d_model": 16, "seed": 0}, data)
     whole = ts.evaluate(model, data.test_source, data.test_target_in, data.test_target_out, batch_size=1000)
     batched = ts.evaluate(model, data.test_source, data.test_target_in, data.test_target_out, batch_size=7)
@@ -103,7 +105,7 @@ def test_batches_are_drawn_per_checkpoint_interval_as_a_draw_per_step_would_draw
 
 def test_training_steps_autocast_to_the_dtype_the_device_computes_natively(monkeypatch):
     config = ts.run_configs(TINY)[0]
-    data = ts.corpus(SHARED, config["n_train"])
+    data = tc.corpus(SHARED, config["n_train"])
     fp32 = ts.train_run(config, data)
     capabilities = []
 
@@ -120,7 +122,7 @@ def test_training_steps_autocast_to_the_dtype_the_device_computes_natively(monke
 
 def test_a_run_killed_after_its_checkpoint_resumes_to_the_same_history(tmp_path, monkeypatch):
     config = ts.run_configs(TINY)[0]
-    data = ts.corpus(SHARED, config["n_train"])
+    data = tc.corpus(SHARED, config["n_train"])
     uninterrupted = ts.train_run(config, data)
     saves = []
     original = ts.save_atomically
