@@ -1,10 +1,10 @@
 """One GPU probe of the deep engine that fits one short run (issue 27): environment; CUDA-graph capture of each
-training path (the translation Transformer's in `gpu_probe_translation.py`); graphed against eager steps;
-checkpoint resume across devices; steady timings of the `full` presets projected to their length;
-tests/test_gpu.py if time is left. A step that would not fit before the deadline is skipped, an error is recorded
-per step, a failed capture skips the GPU steps after it, and exactly two files are written: DIR/gpu_probe.json
-(rewritten after every step) and DIR/gpu_probe.log. `--tiny` runs every step at tiny sizes on whatever device is
-there, in seconds (CI); GPU-only checks then read "skipped: no CUDA".
+training path (what each trains is in `gpu_probe_workloads.py`, the translation Transformer's in
+`gpu_probe_translation.py`); graphed against eager steps; checkpoint resume across devices; steady timings of the
+`full` presets projected to their length; tests/test_gpu.py if time is left. A step that would not fit before the
+deadline is skipped, an error is recorded per step, a failed capture skips the GPU steps after it, and exactly two
+files are written: DIR/gpu_probe.json (rewritten after every step) and DIR/gpu_probe.log. `--tiny` runs every step
+at tiny sizes on whatever device is there, in seconds (CI); GPU-only checks then read "skipped: no CUDA".
 
     python scripts/gpu_probe.py [--out DIR] [--deadline-s 480] [--tiny]
 """
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
 import importlib.util
 import json
 import logging
@@ -23,12 +22,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import types
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple, TypeVar
+from typing import TypeVar
 from unittest import mock
 
 START = time.monotonic()  # the deadline counts from here: imports take seconds on a fresh machine
@@ -37,29 +35,17 @@ import torch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # ddd_utils from this checkout, installed or not
-try:
-    import mnist1d.data  # noqa: F401
-    HAS_MNIST1D = True
-except ImportError:  # the experiment modules import it at their top; without it the probe only reads their presets
-    HAS_MNIST1D = False
-    sys.modules["mnist1d"] = types.ModuleType("mnist1d")
-    sys.modules["mnist1d.data"] = sys.modules["mnist1d"].data = types.ModuleType("mnist1d.data")
+# Beside this script; workloads first: it stands in for mnist1d where that does not import.
+import gpu_probe_workloads as workloads  # noqa: E402, I001
+import gpu_probe_translation as translation  # noqa: E402
 
-import gpu_probe_translation as translation  # noqa: E402  (beside this script)
-
-from ddd_utils.data.mnist1d import make_mnist1d  # noqa: E402
-from ddd_utils.data.modular import modular_data  # noqa: E402
 from ddd_utils.engine import checkpoints  # noqa: E402
 from ddd_utils.engine.provenance import device_name  # noqa: E402
-from ddd_utils.engine.recipe import Recipe, TrainData, log_spaced_epochs  # noqa: E402
+from ddd_utils.engine.recipe import Recipe, log_spaced_epochs  # noqa: E402
 from ddd_utils.engine.steps import autocast_dtype, device_capability  # noqa: E402
-from ddd_utils.engine.training import train_many  # noqa: E402
-from ddd_utils.experiments import grokking, mnist1d_cnn, mnist1d_sweep, vision_sweep  # noqa: E402
-from ddd_utils.models import build_model  # noqa: E402
 
 STREAM_MISMATCH = "AccumulateGrad node's stream does not match"
 TOLERANCE = 1e-2  # graphed against eager (two SGD steps; a Transformer run's losses): bf16 rounding, not a wrong update
-SIGNAL, IMAGE, CIFAR10_TEST = (40,), (3, 32, 32), 10000
 log = logging.getLogger("gpu_probe")
 T = TypeVar("T")
 
@@ -88,54 +74,12 @@ class Probe:
         return self.deadline_s - (time.monotonic() - START)
 
     def size(self, gpu: T, tiny: T) -> T:
-        """`tiny` in tiny mode, else `gpu`: one place for every size the probe uses."""
-        return tiny if self.tiny else gpu
+        """`tiny` in tiny mode, else `gpu` (`workloads.sized`, which the workloads' own sizes use too)."""
+        return workloads.sized(self.tiny, gpu, tiny)
 
     def verdict(self, ok: bool, gpu_only: bool = True) -> str:
         """"pass" or "FAIL" for a check, "skipped: no CUDA" for a GPU-only one off a GPU."""
         return "skipped: no CUDA" if gpu_only and self.device.type != "cuda" else "pass" if ok else "FAIL"
-
-
-class Group(NamedTuple):
-    """The arguments of one `train_many` call; `recipe.epochs` and `eval_count` are the full run's."""
-
-    models: list[torch.nn.Module]
-    datas: list[TrainData]
-    seeds: list[int]
-    recipe: Recipe
-    eval_count: int = 1
-
-
-def group_of(name: str, runs: list[tuple[int, int]], shape: tuple[int, ...], data: TrainData, recipe: Recipe,
-             eval_count: int = 1) -> Group:
-    """`build_model(name)` models of the (width, seed) `runs`, every one on `data`."""
-    return Group([build_model(name, width, shape, 10) for width, _ in runs], [data] * len(runs),
-                 [seed for _, seed in runs], recipe, eval_count)
-
-
-def random_data(n_train: int, n_test: int, shape: tuple[int, ...]) -> TrainData:
-    """Random inputs and labels: CIFAR-10 is not there offline, and neither steps nor timings depend on the values."""
-    return TrainData(torch.randn(n_train, *shape), torch.randint(0, 10, (n_train,)), torch.zeros(n_train, dtype=bool),
-                     torch.randn(n_test, *shape), torch.randint(0, 10, (n_test,)))
-
-
-def signals(n_train: int, n_test: int) -> TrainData:
-    """MNIST-1D (repeated where more is asked for than its 4,000 + 1,000) when mnist1d imports, else random data."""
-    if not HAS_MNIST1D:
-        return random_data(n_train, n_test, SIGNAL)
-    rows = {name: torch.from_numpy(array)[torch.arange(n_test if "test" in name else n_train) % len(array)]
-            for name, array in make_mnist1d().items()}
-    return TrainData(rows["x_train"], rows["y_train"], torch.zeros(n_train, dtype=bool), rows["x_test"],
-                     rows["y_test"])
-
-
-def train_group(group: Group, device: torch.device, epochs: int, **options) -> tuple[list, list[dict]]:
-    """Train copies of the group's models on `device` for `epochs`; return (models, histories)."""
-    models = [copy.deepcopy(model).to(device) for model in group.models]
-    moved = {id(data): data.to(device) for data in group.datas}
-    histories = train_many(models, [moved[id(data)] for data in group.datas], replace(group.recipe, epochs=epochs),
-                           group.seeds, **options)
-    return models, histories
 
 
 def max_difference(first: list[torch.nn.Module], second: list[torch.nn.Module]) -> float:
@@ -149,41 +93,12 @@ def environment(probe: Probe) -> dict:
     capability = device_capability(probe.device)
     info = {"torch": torch.__version__, "cuda": torch.version.cuda, "python": sys.version.split()[0],
             "device": device_name(probe.device), "capability": capability,
-            "autocast_dtype": str(autocast_dtype(capability)), "mnist1d": HAS_MNIST1D,
+            "autocast_dtype": str(autocast_dtype(capability)), "mnist1d": workloads.HAS_MNIST1D,
             "submitit": importlib.util.find_spec("submitit") is not None,
-            "signal_data": "mnist1d" if HAS_MNIST1D else "synthetic", "image_data": "synthetic"}
+            "signal_data": "mnist1d" if workloads.HAS_MNIST1D else "synthetic", "image_data": "synthetic"}
     if probe.device.type == "cuda":
         info["memory_gib"] = round(torch.cuda.get_device_properties(probe.device).total_memory / 2**30, 1)
     return info
-
-
-def grokking_groups(config: grokking.GrokkingConfig) -> list[Group]:
-    """One group per weight decay, as `grokking.run` trains them (AdamW through `train_many`, a split per seed)."""
-    job, settings = grokking.run_configs(config), asdict(config)
-    inputs = "tokens" if config.model == "transformer" else "one_hot"
-    datas = {seed: modular_data(config.modulus, config.operation, config.train_fraction, seed, inputs)
-             for seed in config.seeds}
-    groups = []
-    for decay in sorted({run["weight_decay"] for run in job}):
-        runs = [run for run in job if run["weight_decay"] == decay]
-        groups.append(Group([grokking.initial_model(settings, run["width"], run["seed"]) for run in runs],
-                            [datas[run["seed"]] for run in runs], [run["seed"] for run in runs],
-                            grokking.grokking_recipe(settings, decay, len(datas[config.seeds[0]].y_train)),
-                            config.eval_count))
-    return groups
-
-
-def capture_groups(probe: Probe) -> dict[str, Group]:
-    """A small job of each training path, a few widths each (trained for 2 epochs, whatever their recipe says)."""
-    n, batch, widths = probe.size(512, 64), probe.size(64, 32), probe.size((4, 16, 64), (2, 8))
-    images = random_data(n, 64, IMAGE)
-    return {"adam_mlp": group_of("mlp", [(w, s) for w in widths for s in (0, 1)], SIGNAL, signals(n, 128),
-                                 Recipe(lr=3e-3, batch_size=32)),
-            "adamw_transformer": grokking_groups(replace(grokking.PRESETS["smoke"], model="transformer"))[0],
-            "sgd_batchnorm_augment_cnn5": group_of("cnn5", [(w, 0) for w in widths[:2]], IMAGE, images,
-                                                   Recipe(optimizer="sgd", lr=0.01, batch_size=batch, augment=True)),
-            "adam_resnet18": group_of("resnet18", [(w, 0) for w in probe.size((2, 8), (1, 2))], IMAGE, images,
-                                      Recipe(batch_size=batch))}
 
 
 @contextlib.contextmanager
@@ -207,8 +122,8 @@ def observed() -> Iterator[tuple[list[str], list]]:
 def capture(probe: Probe) -> dict:
     """Whether each training path's steps ran from CUDA graphs, with any capture failures and warnings."""
     result, checks = {}, {}
-    runs = {name: lambda group=group: train_group(group, probe.device, 2)[1]
-            for name, group in capture_groups(probe).items()}
+    runs = {name: lambda group=group: workloads.train_group(group, probe.device, 2)[1]
+            for name, group in workloads.capture_groups(probe.tiny).items()}
     runs["adam_translation_transformer"] = lambda: [translation.history(probe.device, probe.tiny)]
     for name, run in runs.items():
         with observed() as (lines, caught):
@@ -228,9 +143,10 @@ def graphed_vs_eager(probe: Probe) -> dict:
     recorded losses of a small Transformer run, graphed and eager."""
     n, result, checks = probe.size(400, 64), {}, {}
     for name in ("mlp", "cnn5"):
-        group = group_of(name, [(4, 0), (16, 1)], SIGNAL, signals(n, 64),
-                         Recipe(optimizer="sgd", lr=0.1, momentum=0.0, batch_size=n))
-        eager, graphed = (train_group(group, probe.device, 2, cuda_graphs=graphs)[0] for graphs in (False, True))
+        group = workloads.group_of(name, [(4, 0), (16, 1)], workloads.SIGNAL, workloads.signals(n, 64),
+                                   Recipe(optimizer="sgd", lr=0.1, momentum=0.0, batch_size=n))
+        eager, graphed = (workloads.train_group(group, probe.device, 2, cuda_graphs=graphs)[0]
+                          for graphs in (False, True))
         result[name] = {"max_abs_difference": max_difference(eager, graphed)}
         checks[name] = probe.verdict(result[name]["max_abs_difference"] < TOLERANCE)
     result["translation_transformer"] = translation.graphed_against_eager(probe.device, probe.tiny)
@@ -251,7 +167,8 @@ def killed_after(save: Callable, epoch: int) -> Callable:
 def resume(probe: Probe) -> dict:
     """A job killed after its epoch-2 checkpoint resumes to its 4 epochs GPU->GPU, GPU->CPU and CPU->GPU."""
     gpu, cpu, result, checks = probe.device, torch.device("cpu"), {}, {}
-    group = group_of("mlp", [(8, 0), (8, 1)], SIGNAL, signals(probe.size(400, 64), 64), Recipe(lr=3e-3, batch_size=32))
+    group = workloads.group_of("mlp", [(8, 0), (8, 1)], workloads.SIGNAL, workloads.signals(probe.size(400, 64), 64),
+                               Recipe(lr=3e-3, batch_size=32))
     for name, (source, target) in {"gpu_to_gpu": (gpu, gpu), "gpu_to_cpu": (gpu, cpu),
                                    "cpu_to_gpu": (cpu, gpu)}.items():
         with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
@@ -259,10 +176,10 @@ def resume(probe: Probe) -> dict:
             checkpoint = Path(folder) / "job.pt"
             with mock.patch.object(checkpoints, "save_atomically", killed_after(checkpoints.save_atomically, 2)):
                 with contextlib.suppress(Killed):
-                    train_group(group, source, 4, checkpoint=checkpoint, checkpoint_every=2)
+                    workloads.train_group(group, source, 4, checkpoint=checkpoint, checkpoint_every=2)
             killed_at = torch.load(checkpoint, map_location="cpu", weights_only=True)["epoch"]
-            models, histories = train_group(group, target, 4, checkpoint=checkpoint, checkpoint_every=2)
-        history, uninterrupted = histories[0], train_group(group, source, 4)[0]
+            models, histories = workloads.train_group(group, target, 4, checkpoint=checkpoint, checkpoint_every=2)
+        history, uninterrupted = histories[0], workloads.train_group(group, source, 4)[0]
         expected = [[1, source.type == "cuda"]] + ([[3, target.type == "cuda"]] if source != target else [])
         result[name] = {"killed_at_epoch": killed_at, "epochs": history["epoch"], "devices": history["devices"],
                         "graphed_steps": history["graphed_steps"],
@@ -276,42 +193,10 @@ def resume(probe: Probe) -> dict:
     return result | {"checks": checks}
 
 
-def vision_groups(config: vision_sweep.VisionSweepConfig, test_size: int) -> list[Group]:
-    """One group per training-set size, as `vision_sweep.run` trains them (one model family, as `full` has)."""
-    runs, shape = vision_sweep.run_configs(config), vision_sweep.input_shape(config.dataset)
-    recipe = Recipe(optimizer=config.optimizer, lr=config.lr, momentum=config.momentum, batch_size=config.batch_size,
-                    epochs=config.epochs, augment=config.augment)
-    sizes = sorted({run["n_train"] for run in runs})
-    signal = config.dataset in vision_sweep.MNIST1D_POOLS
-    return [group_of(runs[0]["model"], [(run["width"], run["seed"]) for run in runs if run["n_train"] == n], shape,
-                     signals(n, test_size) if signal else random_data(n, test_size, shape), recipe, config.eval_count)
-            for n in sizes]
-
-
-def preset_groups(probe: Probe) -> dict[str, Callable[[], list[Group]]]:
-    """The `full` presets that build offline, each as the groups of its in-process run (shrunk in tiny mode)."""
-    mnist, grok = mnist1d_sweep.PRESETS["full"], grokking.PRESETS["full"]
-    cnn, vision = mnist1d_cnn.PRESETS["full"], vision_sweep.PRESETS["full"]
-    if probe.tiny:
-        mnist = replace(mnist, widths=(2, 8), noises=(0.2,), seeds=(0,), n_train=200)
-        grok = replace(grok, modulus=11, widths=(8, 16), control_width=16, seeds=(0,))
-        cnn = replace(cnn, widths=(2, 8), seeds=(0,), n_trains=(200, 100), test_size=1000)
-        vision = replace(vision, widths=(1, 2), noises=(0.2,), n_trains=(100,))
-    recipe = Recipe(optimizer=mnist.optimizer, lr=mnist.lr, momentum=mnist.momentum, loss=mnist.loss,
-                    batch_size=mnist.batch_size, epochs=mnist.epochs)
-    runs = [(run["width"], run["seed"]) for run in mnist1d_sweep.run_configs(mnist)]
-    return {"mnist1d_sweep": lambda: [group_of(mnist.model, runs, SIGNAL, signals(mnist.n_train, 1000), recipe,
-                                               mnist.eval_count)],
-            "grokking": lambda: grokking_groups(grok),
-            "mnist1d_cnn": lambda: vision_groups(cnn, cnn.test_size),
-            "vision_sweep (cifar10 shapes, random images)":
-                lambda: vision_groups(vision, probe.size(CIFAR10_TEST, 200))}
-
-
-def time_group(probe: Probe, group: Group) -> dict:
+def time_group(probe: Probe, group: workloads.Group) -> dict:
     """Steady seconds per epoch and per evaluation of one group, and its full run projected from them."""
     k = probe.size(3, 2)  # evaluated at 1, 2 and 2 + k: windows of (evaluation + 1 epoch) and (evaluation + k)
-    t1, t2, t3 = train_group(group, probe.device, 2 + k, eval_epochs=[1, 2, 2 + k])[1][0]["seconds"]
+    t1, t2, t3 = workloads.train_group(group, probe.device, 2 + k, eval_epochs=[1, 2, 2 + k])[1][0]["seconds"]
     epoch = max((t3 - t2) - (t2 - t1), 0.0) / (k - 1)
     evaluation = max(t2 - t1 - epoch, 0.0)
     epochs, evaluations = group.recipe.epochs, len(log_spaced_epochs(group.recipe.epochs, group.eval_count))
@@ -324,8 +209,8 @@ def time_group(probe: Probe, group: Group) -> dict:
 def timings(probe: Probe) -> dict:
     """Each offline `full` preset's steady epoch time, projected to its full length (skipped when out of time)."""
     result, checks = {}, {}
-    for name, build in preset_groups(probe).items():
-        def project(_: Probe, build: Callable[[], list[Group]] = build) -> dict:
+    for name, build in workloads.preset_groups(probe.tiny).items():
+        def project(_: Probe, build: Callable[[], list[workloads.Group]] = build) -> dict:
             parts = [time_group(probe, group) for group in build()]  # the groups of a run train one by one
             return {"projected_s": sum(part["projected_s"] for part in parts), "groups": parts}
         entry = result[name] = attempt(probe, probe.size(60, 2), project)
@@ -344,7 +229,7 @@ def timings(probe: Probe) -> dict:
 
 def gpu_tests(probe: Probe) -> dict:
     """tests/test_gpu.py in a subprocess, stopped before the deadline; its summary line."""
-    if not HAS_MNIST1D:
+    if not workloads.HAS_MNIST1D:
         raise Skip("mnist1d does not import: tests/test_gpu.py would fail at collection (carry its wheel)")
     command = [sys.executable, "-m", "pytest", "tests/test_gpu.py", "-x", "-q", "-rs", "--noconftest", "-p",
                "no:cacheprovider"]
