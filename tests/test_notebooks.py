@@ -36,6 +36,13 @@ def test_notebook_is_stored_without_outputs(path):
         assert cell.get("execution_count") is None, f"{path.name} stores execution counts"
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "book").rglob("*.ipynb")), ids=lambda p: p.name)
+def test_every_cell_has_a_unique_id(path):
+    # nbformat 4.5 cells carry ids: without them nbformat warns on every build and will refuse them in future.
+    ids = [cell.get("id") for cell in json.loads(path.read_text())["cells"]]
+    assert None not in ids and len(set(ids)) == len(ids), f"{path.name}: cells without an id or sharing one"
+
+
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_first_code_cell_is_the_parameters_cell(path):
     first = code_cells(path)[0]
