@@ -6,6 +6,7 @@ record, the autocast dtype by compute capability."""
 from __future__ import annotations
 
 import importlib
+import pickle
 import warnings
 
 import pytest
@@ -97,7 +98,7 @@ def test_a_checkpoint_written_on_a_gpu_resumes_on_the_cpu(tmp_path, monkeypatch,
     checkpoint = tmp_path / "run.pt"
     train_until_killed_writing_as(monkeypatch, checkpoint, "gpu", capturable)
     if not torch.cuda.is_available():
-        with pytest.raises(RuntimeError, match="CUDA"):
+        with pytest.raises((RuntimeError, pickle.UnpicklingError), match="CUDA"):  # which, by torch's version
             torch.load(checkpoint, weights_only=True)  # what a load without map_location does on a CPU-only node
     resumed = training.train(model(0), problem(0), RECIPE, seed=0, checkpoint=checkpoint)
     assert without_time(resumed) == without_time(training.train(model(0), problem(0), RECIPE, seed=0))
