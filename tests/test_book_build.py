@@ -60,7 +60,7 @@ def test_exercises_show_and_their_solutions_are_hidden_until_opened(built_html, 
                      r'class="cell tag_solution', html, re.S)
 
 
-@pytest.mark.parametrize("number, chapter", enumerate(CHAPTERS, start=1), ids=lambda p: getattr(p, "name", p))
+@pytest.mark.parametrize("number, chapter", list(enumerate(CHAPTERS, start=1)), ids=lambda p: getattr(p, "name", p))
 def test_chapters_and_their_exercises_are_numbered_per_chapter(built_html, number, chapter):
     html = page(built_html, chapter)
     assert re.search(rf'<h1><span class="section-number">{number}\. </span>', html), "the title has its number"
