@@ -48,3 +48,47 @@ def test_the_cells_left_out_without_torch_are_chapter_3s_network_section_alone()
     assert not tagged["01_polynomial_regression"] and not tagged["02_linear_regression"]
     network = tagged["03_random_features"]
     assert len(network) == 2 and "network_vs_min_norm" in network[0] and all("network" in s for s in network)
+
+
+# Imported at the top of the papermill engine's module (ddd_utils.notebook.reply_guard), which only papermill loads,
+# and papermill brings them: the book's build tooling, pinned in requirements.txt rather than declared.
+BUILD_TOOLING = {"papermill", "nbclient", "jupyter-client", "pyzmq"}
+
+
+def normalized(distribution: str) -> str:
+    """A distribution's name as packaging compares them (PEP 503): lower case, runs of '-', '_', '.' as one '-'."""
+    return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
+def top_level_imports(path) -> set[str]:
+    """The top-level names of the modules `path` imports when it is imported (not inside a function)."""
+    import ast
+
+    names, pending = set(), list(ast.parse(path.read_text()).body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names.add(node.module.split(".")[0])
+        pending.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt))
+    return names
+
+
+def test_every_package_ddd_utils_imports_on_import_is_declared():
+    import importlib.metadata
+    import sys
+
+    declared = {normalized(name) for name in lower_bounds()}
+    for extra in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"].values():
+        declared |= {normalized(re.match(r"[\w-]+", dependency).group()) for dependency in extra}
+    distributions = importlib.metadata.packages_distributions()
+    undeclared = {}
+    for path in (ROOT / "ddd_utils").rglob("*.py"):
+        for name in top_level_imports(path) - set(sys.stdlib_module_names) - {"__future__", "ddd_utils"}:
+            packages = {normalized(package) for package in distributions.get(name, [name])}
+            if not packages & (declared | BUILD_TOOLING):
+                undeclared[f"{path.relative_to(ROOT)}: {name}"] = sorted(packages)
+    assert not undeclared, f"imported but not declared in pyproject.toml: {undeclared}"
