@@ -1,8 +1,12 @@
-"""The declared lower bounds are the versions CI runs with: pyproject.toml's bounds for the numpy stack equal the
-pins of .ci/min-versions.txt, which scripts/check_min_versions.sh installs for chapters 1-3 (run by .ci/run), where
-chapter 3 leaves out only its cells tagged needs-torch."""
+"""The declared dependencies are complete and their lower bounds are the versions CI runs with: every package
+ddd_utils imports on import is declared in pyproject.toml, and the bounds for the numpy stack equal the pins of
+.ci/min-versions.txt, which scripts/check_min_versions.sh installs for chapters 1-3 (run by .ci/run), where chapter 3
+leaves out only its cells tagged needs-torch."""
 
+import ast
+import importlib.metadata
 import re
+import sys
 
 import pytest
 from conftest import ROOT
@@ -62,8 +66,6 @@ def normalized(distribution: str) -> str:
 
 def top_level_imports(path) -> set[str]:
     """The top-level names of the modules `path` imports when it is imported (not inside a function)."""
-    import ast
-
     names, pending = set(), list(ast.parse(path.read_text()).body)
     while pending:
         node = pending.pop()
@@ -78,9 +80,6 @@ def top_level_imports(path) -> set[str]:
 
 
 def test_every_package_ddd_utils_imports_on_import_is_declared():
-    import importlib.metadata
-    import sys
-
     declared = {normalized(name) for name in lower_bounds()}
     for extra in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"].values():
         declared |= {normalized(re.match(r"[\w-]+", dependency).group()) for dependency in extra}
