@@ -139,7 +139,9 @@ def test_a_request_an_idle_kernel_never_starts_fails_fast(guard, monkeypatch):
 def test_a_busy_kernel_is_never_declared_stalled(guard, monkeypatch):
     monkeypatch.setattr(reply_guard, "REPLY_GRACE", 0.1)
     monkeypatch.setattr(reply_guard, "IGNORED_GRACE", 0.1)
-    with pytest.raises(TimeoutError):  # still waiting when the test gives up: a long cell is not a stall
+    # Still waiting when the test gives up: a long cell is not a stall. (asyncio's TimeoutError: the builtin one
+    # from Python 3.11 on, its own class on 3.10.)
+    with pytest.raises(asyncio.TimeoutError):
         asyncio.run(wait_for_a_reply_that_never_comes([("busy", True)], timeout=2.0))
 
 
