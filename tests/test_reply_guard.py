@@ -213,3 +213,29 @@ def test_papermill_runs_a_notebook_with_the_guarded_engine(tmp_path):
     executed = papermill.execute_notebook(str(source), str(tmp_path / "out.ipynb"), parameters={"VALUE": 21},
                                           engine_name="ddd", progress_bar=False)
     assert executed.cells[-1].outputs[0]["text"] == "42\n"
+
+
+@pytest.mark.parametrize("version, stalls", [("6.31.0", False), ("7.0.1", True), ("7.2.0", True), ("7.3.0", True),
+                                             ("7.4.0", False), ("8.0.0a1", False)])
+def test_the_ipykernel_releases_that_stall_widget_cells_are_named(version, stalls):
+    warning = reply_guard.ipykernel_warning(version)
+    assert (warning is not None) == stalls
+    if stalls:
+        assert f"ipykernel {version}" in warning and "ipykernel>=7.4" in warning
+
+
+def test_a_build_with_a_stalling_ipykernel_warns_and_one_without_does_not(monkeypatch, caplog):
+    import importlib.metadata
+
+    installed = importlib.metadata.version
+    assert reply_guard.ipykernel_warning() is None  # the pinned environment's own ipykernel
+    monkeypatch.setattr(importlib.metadata, "version",
+                        lambda name: "7.3.0" if name == "ipykernel" else installed(name))
+    with caplog.at_level("WARNING"):
+        reply_guard.setup(app=None)  # the Sphinx extension: jupyter-book's build
+    assert [record.getMessage() for record in caplog.records] == [reply_guard.ipykernel_warning("7.3.0")]
+    caplog.clear()
+    monkeypatch.setattr("papermill.engines.NBClientEngine.execute_notebook", lambda *args, **kwargs: "executed")
+    with caplog.at_level("WARNING"):
+        assert reply_guard.GuardedEngine.execute_notebook(None, "python3") == "executed"  # papermill --engine ddd
+    assert [record.getMessage() for record in caplog.records] == [reply_guard.ipykernel_warning("7.3.0")]

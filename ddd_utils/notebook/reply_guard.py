@@ -27,7 +27,9 @@ Installed by `tests/conftest.py`, by the book build (a Sphinx extension listed i
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
+import re
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -42,6 +44,12 @@ POLL_SECONDS = 1.0      # longest sleep on a socket's wake-up before checking th
 REPLY_GRACE = 10.0      # seconds after the kernel's `idle` for a request by which its reply must have been read
 IGNORED_GRACE = 60.0    # seconds an idle kernel may leave a request unstarted
 LATE_MESSAGE = 0.25     # a message found by a poll's last check this long after it was sent had lost its wake-up
+
+# ipykernel releases that stall widget cells in the kernel itself (the client's sockets hold nothing to read, and
+# client and kernel sit idle), which no client-side guard can mend: tests/test_reply_guard.py's 120 widget cells
+# beside a busy core hit a cell that never replied in 15 of 24 runs with 7.0.1, 7.1.0, 7.2.0 and 7.3.0, in none of
+# 16 with 7.4.0, 6.31.0 and 6.29.5 (measured 2026-12-07 on 2 cores; README, "Reliable notebook execution").
+STALLING_IPYKERNEL = ((7, 0), (7, 4))  # from, up to but not including (major, minor)
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +198,8 @@ class GuardedEngine:
         from papermill.engines import NBClientEngine
 
         install_reply_guard()
+        if warning := ipykernel_warning():
+            log.warning(warning)
         return NBClientEngine.execute_notebook(nb, kernel_name, **kwargs)
 
     @classmethod
@@ -207,7 +217,27 @@ class GuardedEngine:
         return NBClientEngine.nb_language(nb, language)
 
 
+def ipykernel_warning(version: str | None = None) -> str | None:
+    """Why this environment's ipykernel (or `version`) will stall widget cells, or None when it is not one of those."""
+    if version is None:
+        try:
+            version = importlib.metadata.version("ipykernel")
+        except importlib.metadata.PackageNotFoundError:
+            return None
+    release = tuple(int(part) for part in re.match(r"(\d+)\.(\d+)", version).groups())
+    first, fixed = STALLING_IPYKERNEL
+    if not first <= release < fixed:
+        return None
+    return (f"ipykernel {version} stalls widget cells in the kernel (7.0 to 7.3 do, measured; 7.4 and 6.x do not), "
+            f"which ddd_utils' reply guard cannot mend: install ipykernel>=7.4 (it needs Python 3.11) or <7")
+
+
 def setup(app) -> dict:
-    """Sphinx extension entry point: jupyter-book executes notebooks in its own process, which this guards."""
+    """Sphinx extension entry point: jupyter-book executes notebooks in its own process, which this guards. A
+    stalling ipykernel is a build warning (an error under `-W`)."""
+    from sphinx.util import logging as sphinx_logging
+
     install_reply_guard()
+    if warning := ipykernel_warning():
+        sphinx_logging.getLogger(__name__).warning(warning)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
