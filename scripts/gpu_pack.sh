@@ -16,8 +16,9 @@ rm -f "$gpu"/whl/*.whl
 # Both are pure-Python wheels; the machine's python3 is 3.12.
 python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: --python-version 3.12 \
   --implementation cp -d "$gpu/whl" "${pins[@]}"
-commit=$(git rev-parse --short HEAD)
-[ -z "$(git status --porcelain --untracked-files=no)" ] || commit+="+changes"
+# The commit as the runs' provenance reads it here (ddd_utils.engine.provenance: stdlib only, "+changes" included).
+commit=$(python3 -c 'from ddd_utils.engine.provenance import SOURCE_COMMIT; print(SOURCE_COMMIT or "")')
+[ -n "$commit" ] || { echo "no git commit to record: pack from a git checkout" >&2; exit 1; }
 echo "$commit" > "$gpu/source_commit"
 rm -f "$gpu"/*.tgz.*
 if [ $# -ge 1 ] && compgen -G "$1/*.tgz.*" > /dev/null; then
