@@ -3,7 +3,8 @@
 (a preset's time on a GPU, estimated from the kernels and FLOPs of its steps counted on the CPU).
 
 A run writes one record per finished run under DIR/records (a restart skips them and resumes the rest from
-DIR/checkpoints) and, when the sweep is complete, DIR/<experiment>.json with every run and its provenance.
+DIR/checkpoints), notes its own start and seconds under DIR/calls, and, when the sweep is complete, writes
+DIR/<experiment>.json with every run and its provenance, and the wall time of every call that worked on it.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ import argparse
 import json
 import shlex
 import sys
-import time
 from dataclasses import asdict
 from pathlib import Path
 
+from ddd_utils.engine.call_log import read_calls, timed_call, total_seconds
 from ddd_utils.engine.gpu_estimate import GPUS
-from ddd_utils.engine.provenance import provenance
+from ddd_utils.engine.provenance import device_name, provenance
 from ddd_utils.engine.sweep import EXECUTORS, JobResources, run_sweep
 from ddd_utils.experiments import grokking, mnist1d_cnn, mnist1d_sweep, translation_sweep, vision_sweep
 from ddd_utils.notebook.chapter_times import chapter_lines
@@ -79,15 +80,18 @@ def main(argv: list[str] | None = None) -> int:
     preset = resolve_preset(args.preset, uses_gpu=True)
     config = module.PRESETS[preset]
     command = shlex.join(["python", "-m", "ddd_utils", *(sys.argv[1:] if argv is None else argv)])
-    start = time.perf_counter()
     resources = JobResources(gpus=args.gpus_per_job, cpus=args.cpus_per_job, mem_gb=args.mem_gb,
                              timeout_min=args.timeout_min, partition=args.partition)
-    runs = run_sweep(module.run, module.run_configs(config), args.out, executor=args.executor,
-                     workers=args.workers, cluster=args.cluster, runs_per_job=args.runs_per_job, resources=resources)
+    with timed_call(args.out, {"command": command, "preset": preset, "device": device_name()}):
+        runs = run_sweep(module.run, module.run_configs(config), args.out, executor=args.executor,
+                         workers=args.workers, cluster=args.cluster, runs_per_job=args.runs_per_job,
+                         resources=resources)
     # The top-level provenance is this process's (the one that assembled the result); every run carries the
-    # provenance of the process that trained it, and "trained_on" lists their devices.
-    result = {"experiment": args.experiment, **provenance(command, preset),
-              "wall_seconds": round(time.perf_counter() - start, 1), "config": asdict(config),
+    # provenance of the process that trained it, and "trained_on" lists their devices. "wall_seconds" counts every
+    # call on this folder, an earlier one killed before the sweep was complete included.
+    calls = read_calls(args.out)
+    result = {"experiment": args.experiment, **provenance(command, preset), "wall_seconds": total_seconds(calls),
+              "calls": calls, "config": asdict(config),
               "trained_on": sorted({run["provenance"]["device"] for run in runs}), "runs": runs}
     path = args.out / f"{args.experiment}.json"
     path.write_text(json.dumps(result, indent=1))

@@ -233,6 +233,9 @@ def test_a_sweep_killed_mid_run_resumes_and_matches_an_uninterrupted_one(tmp_pat
     actual = json.loads((killed_dir / "mnist1d_sweep.json").read_text())
     assert comparable(actual["runs"]) == comparable(expected["runs"])
     assert {"command", "preset", "device", "torch", "date", "commit"} <= set(actual)
+    assert [call["finished"] for call in expected["calls"]] == [True]
+    assert [call["finished"] for call in actual["calls"]] == [False, True], "the killed call is counted too"
+    assert actual["wall_seconds"] == round(sum(call["seconds"] for call in actual["calls"]), 1)
 
 
 def test_cli_lists_experiments_and_rejects_unknown_names(tmp_path):

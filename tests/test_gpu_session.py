@@ -67,6 +67,9 @@ def test_a_call_returns_the_run_and_a_later_call_resumes_what_it_returned(tmp_pa
     again = unpack(tmp_path / "out2")
     assert again[kept] == files[kept], "a finished run is not trained again"
     assert lost in again and len(json.loads(again[f"{NAME}/mnist1d_sweep.json"])["runs"]) == 2
+    resumed = json.loads((tmp_path / "out2" / f"{NAME}.json").read_text())
+    assert [call["finished"] for call in resumed["calls"]] == [True, True], "the returned call's time is counted"
+    assert resumed["wall_seconds"] == round(sum(call["seconds"] for call in resumed["calls"]), 1)
 
 
 def test_a_call_with_no_time_left_trains_nothing_and_says_so(tmp_path):
