@@ -82,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     command = shlex.join(["python", "-m", "ddd_utils", *(sys.argv[1:] if argv is None else argv)])
     resources = JobResources(gpus=args.gpus_per_job, cpus=args.cpus_per_job, mem_gb=args.mem_gb,
                              timeout_min=args.timeout_min, partition=args.partition)
-    with timed_call(args.out, {"command": command, "preset": preset, "device": device_name()}):
+    # The device this process sees (the submitting machine's, for submitit: each run records where it trained).
+    call = {"command": command, "preset": preset, "executor": args.executor, "device": device_name()}
+    with timed_call(args.out, call):
         runs = run_sweep(module.run, module.run_configs(config), args.out, executor=args.executor,
                          workers=args.workers, cluster=args.cluster, runs_per_job=args.runs_per_job,
                          resources=resources)
