@@ -53,6 +53,7 @@ def test_an_unreadable_call_log_is_skipped_with_a_warning(tmp_path):
     with timed_call(tmp_path, {"command": "kept"}):
         pass
     (tmp_path / CALLS / "00000000T000000000000-1.json").write_text("{not json")
+    (tmp_path / CALLS / "00000000T000000000000-2.json").write_text('{"seconds": "12"}')
     with pytest.warns(UserWarning, match="unreadable call log"):
         calls = read_calls(tmp_path)
     assert [call["command"] for call in calls] == ["kept"]

@@ -63,7 +63,8 @@ def read_calls(out: str | Path) -> list[dict]:
     for path in sorted((Path(out) / CALLS).glob("*.json")):
         try:
             call = json.loads(path.read_text())
-            float(call["seconds"])
+            if not isinstance(call["seconds"], int | float):
+                raise TypeError("seconds is not a number")
         except (OSError, ValueError, KeyError, TypeError):
             warnings.warn(f"skipping the unreadable call log {path}: its seconds are not counted", stacklevel=2)
             continue
