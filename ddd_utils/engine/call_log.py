@@ -1,7 +1,8 @@
 """How long a sweep took over all the calls that ran it: each `python -m ddd_utils run` keeps a file of its own under
-OUT/calls/ (its command, device, start and seconds so far), rewritten every HEARTBEAT_S while it runs. A sweep
-finished over several calls, some of them killed at a time limit (a lent GPU's ten minutes, a cluster's wall-time
-limit), then reports the wall time of all of them, short by at most HEARTBEAT_S for each killed call.
+OUT/calls/ (its command, device, start and seconds so far, counted from the start of its sweep, after the imports),
+rewritten every HEARTBEAT_S while it runs. A sweep finished over several calls, some of them killed at a time limit
+(a lent GPU's ten minutes, a cluster's wall-time limit), then reports the wall time of all of them, short by at most
+HEARTBEAT_S for each killed call.
 """
 
 from __future__ import annotations
