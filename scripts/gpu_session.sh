@@ -8,9 +8,10 @@
 # 2. runs scripts/gpu_probe.py with a deadline of DDD_PROBE_S seconds (default 330; 0 skips it, as on a second call);
 # 3. runs `python -m ddd_utils run EXPERIMENT --preset PRESET` (DDD_SESSION_RUN, default "mnist1d_sweep full") in the
 #    time left before DDD_SESSION_S seconds (default 570, inside a call of 600 s), resuming the run an earlier call
-#    returned (.gpu/EXPERIMENT-PRESET.tgz.*), into runs/EXPERIMENT-PRESET (DDD_SESSION_RUNS); stopped at that limit,
-#    the next call resumes it from its checkpoint. The run's folder keeps each call's seconds (calls/), so the
-#    finished run's wall_seconds counts the calls before it too.
+#    returned (.gpu/EXPERIMENT-PRESET.tgz.*), into runs/EXPERIMENT-PRESET (DDD_SESSION_RUNS); stopped at that limit
+#    (SIGTERM: the epoch in training ends and is saved first), the next call resumes it from its checkpoint. The
+#    run's folder keeps each call's seconds (calls/), so the finished run's wall_seconds counts the calls before it
+#    too.
 # $OUT (default gpu-logs) gets at most 8 files: gpu_probe.json, gpu_probe.log, gpu_session.log, the finished run's
 # EXPERIMENT.json as EXPERIMENT-PRESET.json, and the run's folder as EXPERIMENT-PRESET.tgz.00, .01, ... (parts of
 # 15 MiB: a file that comes back from that machine is at most 16 MiB).

@@ -46,7 +46,8 @@ def test_a_killed_call_keeps_the_count_of_its_last_heartbeat(tmp_path):
     (call,) = read_calls(tmp_path)
     assert call["command"] == "killed" and not call["finished"]
     assert call["seconds"] >= 1.5, "the heartbeat kept rewriting the count until the kill"
-    assert not [path for path in (tmp_path / CALLS).iterdir() if path.suffix != ".json"], "no temporary files left"
+    # A kill during a rewrite (while it waits for the disk) can leave that rewrite's temporary file; it is never read.
+    assert all(path.suffix == ".tmp" for path in (tmp_path / CALLS).iterdir() if path.suffix != ".json")
 
 
 def test_an_unreadable_call_log_is_skipped_with_a_warning(tmp_path):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from ddd_utils.engine import checkpoints, history, job_progress
+from ddd_utils.engine import checkpoints, history, job_progress, stop_signal
 from ddd_utils.engine.evaluation import modes_restored
 from ddd_utils.engine.group import GroupData, check_labels_fit
 from ddd_utils.engine.recipe import Recipe, TrainData, log_spaced_epochs
@@ -36,8 +36,9 @@ def train(model: torch.nn.Module, data: TrainData, recipe: Recipe, seed: int, ev
     parameters, and wall time; under "devices", [first epoch, device] for each device the run trained on; and under
     "graphed_steps", [first epoch, whether its steps ran from CUDA graphs] each time that changed (False on a CPU, and
     from the epoch where a GPU's capture failed and training went on eagerly). With `checkpoint`, the state (model,
-    optimizer, shuffling RNG, history) is saved every `checkpoint_every` epochs and at the end, and a run that finds
-    its checkpoint resumes from it: on the CPU the result is bit-for-bit the same as an uninterrupted run.
+    optimizer, shuffling RNG, history) is saved every `checkpoint_every` epochs, at the end, and when a SIGTERM
+    arrives (at the end of that epoch, before the process dies of it: `stop_signal`), and a run that finds its
+    checkpoint resumes from it: on the CPU the result is bit-for-bit the same as an uninterrupted run.
     """
     return train_many([model], [data], recipe, [seed], eval_epochs, checkpoint, checkpoint_every, progress,
                       cuda_graphs)[0]
@@ -81,20 +82,24 @@ def train_many(models: Sequence[torch.nn.Module], datas: Sequence[TrainData], re
             histories, first_epoch, elapsed = checkpoints.resume(state, stacks, step.optimizer, generators)
         history.note_device(histories, first_epoch, device, checkpoint)
         start = time.perf_counter() - elapsed
-        for epoch in tqdm(range(first_epoch, recipe.epochs + 1), initial=first_epoch - 1, total=recipe.epochs,
-                          leave=False, disable=not progress, desc=f"epochs ({len(models)} models)"):
-            _train_one_epoch(recipe, stacks, step, generators, n, images, device)
-            job_progress.note(epoch, recipe.epochs)  # for a sweep that waits on this job from another process
-            history.note_graphs(histories, epoch, step.use_graphs)
-            if epoch in eval_epochs:
-                if device.type == "cuda":
-                    torch.cuda.synchronize(device)  # the clock must not run ahead of the queued steps
-                history.record_evaluation(histories, epoch, time.perf_counter() - start, stacks, group, recipe.loss,
-                                          models)
-            if checkpoint is not None and (epoch == recipe.epochs or (checkpoint_every and
-                                                                      epoch % checkpoint_every == 0)):
-                checkpoints.save_group(checkpoint, stacks, step.optimizer, generators, histories, epoch,
-                                       time.perf_counter() - start, run_fingerprint)
+        with stop_signal.held_until_saved(checkpoint is not None) as stop:  # a SIGTERM waits for the epoch's save
+            for epoch in tqdm(range(first_epoch, recipe.epochs + 1), initial=first_epoch - 1, total=recipe.epochs,
+                              leave=False, disable=not progress, desc=f"epochs ({len(models)} models)"):
+                _train_one_epoch(recipe, stacks, step, generators, n, images, device)
+                job_progress.note(epoch, recipe.epochs)  # for a sweep that waits on this job from another process
+                history.note_graphs(histories, epoch, step.use_graphs)
+                if epoch in eval_epochs:
+                    if device.type == "cuda":
+                        torch.cuda.synchronize(device)  # the clock must not run ahead of the queued steps
+                    history.record_evaluation(histories, epoch, time.perf_counter() - start, stacks, group,
+                                              recipe.loss, models)
+                stopping = stop.requested  # read once: a SIGTERM after this line is saved at the next epoch's end
+                if checkpoint is not None and (stopping or epoch == recipe.epochs or
+                                               (checkpoint_every and epoch % checkpoint_every == 0)):
+                    checkpoints.save_group(checkpoint, stacks, step.optimizer, generators, histories, epoch,
+                                           time.perf_counter() - start, run_fingerprint)
+                if stopping:
+                    break  # leaving the block delivers the SIGTERM
         for indices, stack in stacks:
             stack.unstack_into([models[i] for i in indices])
     return histories

@@ -25,7 +25,7 @@ import torch
 
 from ddd_utils._checks import check_positive_int, check_probability
 from ddd_utils.blas import spare_one_core
-from ddd_utils.engine import job_progress
+from ddd_utils.engine import job_progress, stop_signal
 from ddd_utils.engine.checkpoints import load_optimizer_state, load_or_set_aside, save_atomically
 from ddd_utils.engine.gpu_estimate import H200, Estimate, GpuCosts, OpCount, count_ops, group_estimate
 from ddd_utils.engine.history import note_device, note_graphs
@@ -243,8 +243,9 @@ def train_run(config: dict, data: Corpus, checkpoint: Path | None = None, progre
     """Train one run on `device` (default: the GPU if there is one) and return its history; each step's batch is
     drawn uniformly, with replacement, from the run's generator (`_batches`), and taken by a `TranslationStep`,
     replayed from a CUDA graph on a GPU unless `cuda_graphs` is False. `checkpoint` holds the run's state every
-    `checkpoint_every` steps and its history once finished; a call that finds this run's state there resumes (or
-    returns) it, on this device, graphed or not as this call says."""
+    `checkpoint_every` steps (a SIGTERM waits for the next of them: `stop_signal`) and its history once finished;
+    a call that finds this run's state there resumes (or returns) it, on this device, graphed or not as this call
+    says."""
     saved = load_or_set_aside(checkpoint) if checkpoint is not None else None
     if saved is not None and saved["config"] == config and saved["step"] == config["steps"]:
         return saved["history"]
@@ -273,21 +274,27 @@ def train_run(config: dict, data: Corpus, checkpoint: Path | None = None, progre
         from tqdm.auto import tqdm
 
         batches = tqdm(batches, total=config["steps"] - first, desc=f"d_model {config['d_model']}, n {n}", leave=False)
-    for step, rows in batches:
-        trainer.take(step, rows)
-        note_graphs([history], step + 1, trainer.use_graphs)
-        job_progress.note(step + 1, config["steps"], "step")  # for a sweep waiting on this job in another process
-        if step + 1 in eval_steps:
-            train_loss, _ = evaluate(model, *train)
-            test_loss, test_accuracy = evaluate(model, *test)
-            for name, value in (("step", step + 1), ("train_loss", train_loss), ("test_loss", test_loss),
-                                ("test_accuracy", test_accuracy),
-                                ("seconds", round(time.perf_counter() - start, 2))):
-                history[name].append(value)
-        if checkpoint is not None and config["checkpoint_every"] and (step + 1) % config["checkpoint_every"] == 0:
-            save_atomically({"config": config, "model": model.state_dict(),
-                             "optimizer": trainer.optimizer.state_dict(), "generator": generator.get_state(),
-                             "history": history, "step": step + 1}, checkpoint)
+    every = config["checkpoint_every"]
+    # A SIGTERM waits for the next checkpoint, not the next step: the batches are drawn a checkpoint interval at a
+    # time, so the generator's state is the one a resume needs only there.
+    with stop_signal.held_until_saved(checkpoint is not None and every > 0) as stop:
+        for step, rows in batches:
+            trainer.take(step, rows)
+            note_graphs([history], step + 1, trainer.use_graphs)
+            job_progress.note(step + 1, config["steps"], "step")  # for a sweep waiting on this job in another process
+            if step + 1 in eval_steps:
+                train_loss, _ = evaluate(model, *train)
+                test_loss, test_accuracy = evaluate(model, *test)
+                for name, value in (("step", step + 1), ("train_loss", train_loss), ("test_loss", test_loss),
+                                    ("test_accuracy", test_accuracy),
+                                    ("seconds", round(time.perf_counter() - start, 2))):
+                    history[name].append(value)
+            if checkpoint is not None and every and (step + 1) % every == 0:
+                save_atomically({"config": config, "model": model.state_dict(),
+                                 "optimizer": trainer.optimizer.state_dict(), "generator": generator.get_state(),
+                                 "history": history, "step": step + 1}, checkpoint)
+                if stop.requested:
+                    break  # leaving the block delivers the SIGTERM: the process dies before the lines below
     if checkpoint is not None:  # finished: later runs of the job may still crash, and this one need not train again
         save_atomically({"config": config, "history": history, "step": config["steps"]}, checkpoint)
     return history

@@ -1,0 +1,123 @@
+"""A SIGTERM (`timeout`, SLURM at a time limit) during checkpointed training: the process saves its state first, then
+dies of the signal, and the run resumes from there bit for bit; handlers others installed, other threads and
+unsaved runs are left alone."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+from test_engine import RECIPE, tiny_model, tiny_problem, without_time
+from test_translation_sweep import SHARED, TINY
+
+from ddd_utils.engine import job_progress, training
+from ddd_utils.experiments import translation_corpus as tc
+from ddd_utils.experiments import translation_sweep as ts
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals")
+
+# The child trains as the test says, and sends itself a SIGTERM when its training notes progress AT (an epoch or a
+# step), as `timeout` would at that moment.
+CHILD = """
+import signal, sys
+from pathlib import Path
+from ddd_utils.engine import job_progress
+AT = int(sys.argv[2])
+def note(done, total, unit="epoch"):
+    if done == AT:
+        signal.raise_signal(signal.SIGTERM)
+job_progress.note = note
+{train}
+print("survived the SIGTERM")
+"""
+
+
+def run_child(train: str, checkpoint: Path, at: int) -> subprocess.CompletedProcess:
+    # threads as in this process: the part trained there must round as it would have here
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'tests'}",
+           "OMP_NUM_THREADS": str(torch.get_num_threads())}
+    return subprocess.run([sys.executable, "-c", CHILD.format(train=train), str(checkpoint), str(at)], env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_a_sigterm_mid_training_saves_that_epoch_then_kills_and_the_run_resumes_bit_for_bit(tmp_path):
+    reference_model = tiny_model()
+    reference = training.train(reference_model, tiny_problem(), RECIPE, seed=3)
+    checkpoint = tmp_path / "run.pt"
+    child = run_child("from ddd_utils.engine import training\n"
+                      "from test_engine import RECIPE, tiny_model, tiny_problem\n"
+                      "training.train(tiny_model(), tiny_problem(), RECIPE, seed=3, checkpoint=Path(sys.argv[1]))",
+                      checkpoint, at=3)
+    assert child.returncode == -signal.SIGTERM, child.stderr  # it died of the signal, as without the hold
+    assert "survived" not in child.stdout
+    saved = torch.load(checkpoint, weights_only=True)
+    assert saved["epoch"] == 3 < RECIPE.epochs  # no periodic checkpoints: this one is the SIGTERM's
+
+    resumed_model = tiny_model(seed=99)  # other initial weights: everything must come from the checkpoint
+    resumed = training.train(resumed_model, tiny_problem(), RECIPE, seed=3, checkpoint=checkpoint)
+    assert without_time(resumed) == without_time(reference)
+    for (name, expected), actual in zip(reference_model.state_dict().items(), resumed_model.state_dict().values(),
+                                        strict=True):
+        assert torch.equal(expected, actual), name
+
+
+def test_a_transformer_run_holds_a_sigterm_until_its_next_checkpoint_and_resumes_to_the_same_history(tmp_path):
+    config = ts.run_configs(TINY)[0]
+    uninterrupted = ts.train_run(config, tc.corpus(SHARED, config["n_train"]))
+    checkpoint = tmp_path / "run.pt"
+    child = run_child("from test_translation_sweep import SHARED, TINY\n"
+                      "from ddd_utils.experiments import translation_corpus as tc, translation_sweep as ts\n"
+                      "config = ts.run_configs(TINY)[0]\n"
+                      "ts.train_run(config, tc.corpus(SHARED, config['n_train']), Path(sys.argv[1]))",
+                      checkpoint, at=2)
+    assert child.returncode == -signal.SIGTERM, child.stderr
+    assert torch.load(checkpoint, weights_only=True)["step"] == TINY.checkpoint_every == 5  # not step 2: see above
+    resumed = ts.train_run(config, tc.corpus(SHARED, config["n_train"]), checkpoint)
+    assert without_time(resumed) == without_time(uninterrupted)
+
+
+def sigterm_at_epoch(monkeypatch, epoch: int) -> None:
+    def note(done, total, unit="epoch"):
+        if done == epoch:
+            signal.raise_signal(signal.SIGTERM)
+
+    monkeypatch.setattr(job_progress, "note", note)
+
+
+def test_a_handler_installed_by_someone_else_gets_the_signal_and_training_goes_on(tmp_path, monkeypatch):
+    received = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+    try:
+        sigterm_at_epoch(monkeypatch, 2)
+        history = training.train(tiny_model(), tiny_problem(), RECIPE, seed=3, checkpoint=tmp_path / "run.pt")
+        assert received == [signal.SIGTERM]
+        assert history["epoch"][-1] == RECIPE.epochs
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_training_leaves_the_default_action_in_place_and_holds_nothing_outside_the_main_thread(tmp_path):
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    training.train(tiny_model(), tiny_problem(), RECIPE, seed=3, checkpoint=tmp_path / "main.pt")
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+    errors = []
+
+    def train_in_a_thread():  # a widget's worker: signal.signal would raise ValueError there
+        try:
+            training.train(tiny_model(), tiny_problem(), RECIPE, seed=3, checkpoint=tmp_path / "thread.pt")
+        except Exception as error:
+            errors.append(error)
+
+    worker = threading.Thread(target=train_in_a_thread)
+    worker.start()
+    worker.join()
+    assert errors == []
