@@ -275,9 +275,10 @@ def train_run(config: dict, data: Corpus, checkpoint: Path | None = None, progre
 
         batches = tqdm(batches, total=config["steps"] - first, desc=f"d_model {config['d_model']}, n {n}", leave=False)
     every = config["checkpoint_every"]
+    periodic = checkpoint is not None and every > 0  # whether this run saves its state every `every` steps
     # A SIGTERM waits for the next checkpoint, not the next step: the batches are drawn a checkpoint interval at a
     # time, so the generator's state is the one a resume needs only there.
-    with stop_signal.held_until_saved(checkpoint is not None and every > 0) as stop:
+    with stop_signal.held_until_saved(periodic) as stop:
         for step, rows in batches:
             trainer.take(step, rows)
             note_graphs([history], step + 1, trainer.use_graphs)
@@ -289,7 +290,7 @@ def train_run(config: dict, data: Corpus, checkpoint: Path | None = None, progre
                                     ("test_accuracy", test_accuracy),
                                     ("seconds", round(time.perf_counter() - start, 2))):
                     history[name].append(value)
-            if checkpoint is not None and every and (step + 1) % every == 0:
+            if periodic and (step + 1) % every == 0:
                 save_atomically({"config": config, "model": model.state_dict(),
                                  "optimizer": trainer.optimizer.state_dict(), "generator": generator.get_state(),
                                  "history": history, "step": step + 1}, checkpoint)
