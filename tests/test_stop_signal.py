@@ -84,6 +84,18 @@ def test_a_transformer_run_holds_a_sigterm_until_its_next_checkpoint_and_resumes
     assert without_time(resumed) == without_time(uninterrupted)
 
 
+def test_a_sigterm_after_a_transformer_runs_last_checkpoint_waits_for_its_end_and_its_finished_save(tmp_path):
+    # 8 steps, checkpoints every 5: no checkpoint comes after step 6, so the held SIGTERM must meet the final save
+    child = run_child("import dataclasses\n"
+                      "from test_translation_sweep import SHARED, TINY\n"
+                      "from ddd_utils.experiments import translation_corpus as tc, translation_sweep as ts\n"
+                      "config = ts.run_configs(dataclasses.replace(TINY, steps=8))[0]\n"
+                      "ts.train_run(config, tc.corpus(SHARED, config['n_train']), Path(sys.argv[1]))",
+                      tmp_path / "run.pt", at=6)
+    assert child.returncode == -signal.SIGTERM, child.stderr
+    saved = torch.load(tmp_path / "run.pt", weights_only=True)
+    assert saved["step"] == saved["config"]["steps"] == 8 and saved["history"]["step"][-1] == 8
+
 def sigterm_at_epoch(monkeypatch, epoch: int) -> None:
     def note(done, total, unit="epoch"):
         if done == epoch:

@@ -28,10 +28,10 @@ class StopRequest:
 @contextlib.contextmanager
 def held_until_saved(active: bool = True) -> Iterator[StopRequest]:
     """While the block runs, a SIGTERM only sets the yielded request's flag: the block checks it where it can save
-    (after each epoch; the Transformer sweep at its checkpoints), saves its checkpoint and leaves. On leaving the
-    block the default action is restored, and a held SIGTERM is delivered again, so the process dies of it, after
-    the save. Not `active` (nothing to save), or where SIGTERM would not kill the process (another handler, or not
-    the main thread), nothing changes and the flag stays False."""
+    (after each epoch; the Transformer sweep at its checkpoints and its end), saves its checkpoint and leaves. On
+    leaving the block the default action is restored, and a held SIGTERM is delivered again, so the process dies of
+    it, after the save. Not `active` (nothing to save), or where SIGTERM would not kill the process (another
+    handler, or not the main thread), nothing changes and the flag stays False."""
     request = StopRequest()
     if not active or threading.current_thread() is not threading.main_thread() or \
             signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:

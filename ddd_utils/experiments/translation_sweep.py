@@ -243,9 +243,9 @@ def train_run(config: dict, data: Corpus, checkpoint: Path | None = None, progre
     """Train one run on `device` (default: the GPU if there is one) and return its history; each step's batch is
     drawn uniformly, with replacement, from the run's generator (`_batches`), and taken by a `TranslationStep`,
     replayed from a CUDA graph on a GPU unless `cuda_graphs` is False. `checkpoint` holds the run's state every
-    `checkpoint_every` steps (a SIGTERM waits for the next of them: `stop_signal`) and its history once finished;
-    a call that finds this run's state there resumes (or returns) it, on this device, graphed or not as this call
-    says."""
+    `checkpoint_every` steps (a SIGTERM waits for the next of them, or the run's end: `stop_signal`) and its
+    history once finished; a call that finds this run's state there resumes (or returns) it, on this device,
+    graphed or not as this call says."""
     saved = load_or_set_aside(checkpoint) if checkpoint is not None else None
     if saved is not None and saved["config"] == config and saved["step"] == config["steps"]:
         return saved["history"]
@@ -276,8 +276,8 @@ def train_run(config: dict, data: Corpus, checkpoint: Path | None = None, progre
         batches = tqdm(batches, total=config["steps"] - first, desc=f"d_model {config['d_model']}, n {n}", leave=False)
     every = config["checkpoint_every"]
     periodic = checkpoint is not None and every > 0  # whether this run saves its state every `every` steps
-    # A SIGTERM waits for the next checkpoint, not the next step: the batches are drawn a checkpoint interval at a
-    # time, so the generator's state is the one a resume needs only there.
+    # A SIGTERM waits for the next checkpoint (or the run's end and its final save), not the next step: the batches
+    # are drawn a checkpoint interval at a time, so the generator's state is the one a resume needs only there.
     with stop_signal.held_until_saved(periodic) as stop:
         for step, rows in batches:
             trainer.take(step, rows)
@@ -295,9 +295,10 @@ def train_run(config: dict, data: Corpus, checkpoint: Path | None = None, progre
                                  "optimizer": trainer.optimizer.state_dict(), "generator": generator.get_state(),
                                  "history": history, "step": step + 1}, checkpoint)
                 if stop.requested:
-                    break  # leaving the block delivers the SIGTERM: the process dies before the lines below
-    if checkpoint is not None:  # finished: later runs of the job may still crash, and this one need not train again
-        save_atomically({"config": config, "history": history, "step": config["steps"]}, checkpoint)
+                    break  # leaving the block delivers the SIGTERM: the process dies of it there
+        else:  # finished: later runs of the job may still crash, and this one need not train again
+            if checkpoint is not None:
+                save_atomically({"config": config, "history": history, "step": config["steps"]}, checkpoint)
     return history
 
 
