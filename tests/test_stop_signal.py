@@ -24,20 +24,36 @@ ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals")
 
-# The child trains as the test says, and sends itself a SIGTERM when its training notes progress AT (an epoch or a
-# step), as `timeout` would at that moment.
+
+def sigterm_at(at: int):
+    """A stand-in for `job_progress.note` that sends this process a SIGTERM when training notes progress AT (an
+    epoch or a step), as `timeout` would at that moment."""
+    def note(done, total, unit="epoch"):
+        if done == at:
+            signal.raise_signal(signal.SIGTERM)
+
+    return note
+
+
+# The child trains as the test says, with the SIGTERM at argv[2].
 CHILD = """
-import signal, sys
+import sys
 from pathlib import Path
 from ddd_utils.engine import job_progress
-AT = int(sys.argv[2])
-def note(done, total, unit="epoch"):
-    if done == AT:
-        signal.raise_signal(signal.SIGTERM)
-job_progress.note = note
+from test_stop_signal import sigterm_at
+job_progress.note = sigterm_at(int(sys.argv[2]))
 {train}
 print("survived the SIGTERM")
 """
+
+
+def train_transformer(config: str) -> str:
+    """The child's training: the Transformer run of `config` (an expression of TINY) with the checkpoint argv[1]."""
+    return ("import dataclasses\n"
+            "from test_translation_sweep import SHARED, TINY\n"
+            "from ddd_utils.experiments import translation_corpus as tc, translation_sweep as ts\n"
+            f"config = ts.run_configs({config})[0]\n"
+            "ts.train_run(config, tc.corpus(SHARED, config['n_train']), Path(sys.argv[1]))")
 
 
 def run_child(train: str, checkpoint: Path, at: int) -> subprocess.CompletedProcess:
@@ -73,11 +89,7 @@ def test_a_transformer_run_holds_a_sigterm_until_its_next_checkpoint_and_resumes
     config = ts.run_configs(TINY)[0]
     uninterrupted = ts.train_run(config, tc.corpus(SHARED, config["n_train"]))
     checkpoint = tmp_path / "run.pt"
-    child = run_child("from test_translation_sweep import SHARED, TINY\n"
-                      "from ddd_utils.experiments import translation_corpus as tc, translation_sweep as ts\n"
-                      "config = ts.run_configs(TINY)[0]\n"
-                      "ts.train_run(config, tc.corpus(SHARED, config['n_train']), Path(sys.argv[1]))",
-                      checkpoint, at=2)
+    child = run_child(train_transformer("TINY"), checkpoint, at=2)
     assert child.returncode == -signal.SIGTERM, child.stderr
     assert torch.load(checkpoint, weights_only=True)["step"] == TINY.checkpoint_every == 5  # not step 2: see above
     resumed = ts.train_run(config, tc.corpus(SHARED, config["n_train"]), checkpoint)
@@ -86,29 +98,16 @@ def test_a_transformer_run_holds_a_sigterm_until_its_next_checkpoint_and_resumes
 
 def test_a_sigterm_after_a_transformer_runs_last_checkpoint_waits_for_its_end_and_its_finished_save(tmp_path):
     # 8 steps, checkpoints every 5: no checkpoint comes after step 6, so the held SIGTERM must meet the final save
-    child = run_child("import dataclasses\n"
-                      "from test_translation_sweep import SHARED, TINY\n"
-                      "from ddd_utils.experiments import translation_corpus as tc, translation_sweep as ts\n"
-                      "config = ts.run_configs(dataclasses.replace(TINY, steps=8))[0]\n"
-                      "ts.train_run(config, tc.corpus(SHARED, config['n_train']), Path(sys.argv[1]))",
-                      tmp_path / "run.pt", at=6)
+    child = run_child(train_transformer("dataclasses.replace(TINY, steps=8)"), tmp_path / "run.pt", at=6)
     assert child.returncode == -signal.SIGTERM, child.stderr
     saved = torch.load(tmp_path / "run.pt", weights_only=True)
     assert saved["step"] == saved["config"]["steps"] == 8 and saved["history"]["step"][-1] == 8
-
-def sigterm_at_epoch(monkeypatch, epoch: int) -> None:
-    def note(done, total, unit="epoch"):
-        if done == epoch:
-            signal.raise_signal(signal.SIGTERM)
-
-    monkeypatch.setattr(job_progress, "note", note)
-
 
 def test_a_handler_installed_by_someone_else_gets_the_signal_and_training_goes_on(tmp_path, monkeypatch):
     received = []
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
     try:
-        sigterm_at_epoch(monkeypatch, 2)
+        monkeypatch.setattr(job_progress, "note", sigterm_at(2))
         history = training.train(tiny_model(), tiny_problem(), RECIPE, seed=3, checkpoint=tmp_path / "run.pt")
         assert received == [signal.SIGTERM]
         assert history["epoch"][-1] == RECIPE.epochs
