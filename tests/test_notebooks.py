@@ -25,6 +25,16 @@ def test_code_lines_fit_the_code_box(path):
     assert not too_long, f"{path.name}: code lines over {CODE_WIDTH} characters are cut on the page: {too_long}"
 
 
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_figure_widths_do_not_depend_on_the_run(path):
+    # The legibility check (figure_text) fails only the smoke build; a width that grows with a preset's grid (one
+    # panel per noise level, say) passes there and shrinks the text of the cpu and full pages below legible.
+    widths = [match.group(1).strip() for cell in code_cells(path)
+              for match in re.finditer(r"figsize=\(([^,]*),", source(cell))]
+    computed = [width for width in widths if not re.fullmatch(r"\d+(\.\d+)?", width)]
+    assert not computed, f"{path.name}: figure widths computed from the run (use a fixed width): {computed}"
+
+
 def test_the_toc_lists_at_least_one_chapter():
     assert CHAPTERS, "_toc.yml lists no chapter notebook"
 
