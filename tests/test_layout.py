@@ -85,7 +85,8 @@ def test_the_numpy_half_imports_no_torch():
     # What chapters 1-3 import (scripts/check_min_versions.sh runs them where torch is not installed at all; chapter
     # 3's network section, the one place it needs torch, imports experiments.random_features_network in its cell).
     numpy_half = ["ddd_utils.linear.features", "ddd_utils.linear.solvers", "ddd_utils.linear.theory",
-                  "ddd_utils.linear.random_features", "ddd_utils.analysis.curves", "ddd_utils.analysis.sweep_curves",
+                  "ddd_utils.linear.random_features", "ddd_utils.linear.prefix_fits", "ddd_utils.analysis.curves",
+                  "ddd_utils.analysis.sweep_curves",
                   "ddd_utils.analysis.pattern_speeds", "ddd_utils.analysis.bias_variance",
                   "ddd_utils.experiments.polynomial", "ddd_utils.experiments.linear_regression",
                   "ddd_utils.experiments.diabetes_regression",

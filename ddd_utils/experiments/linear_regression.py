@@ -3,9 +3,9 @@
 x ~ N(0, I_d), y = x . b + e with |b|^2 = `signal` and Var(e) = `noise`. For isotropic x the excess test risk of an
 estimate b_hat is exactly |b_hat - b|^2, so the sample-wise sweeps need no test set. Every estimator here is a
 spectral filter of the training design X = U diag(s) V^T: b_hat = V diag(f(s)) U^T y, which makes min-norm, ridge
-and the ablations of Schaeffer et al. (2023) one formula. Min-norm and ridge fits are computed through Gram
-matrices grown along the sweep (a corner of one matrix, or sums over added rows or columns: 10-20x faster than an SVD
-per size, which the ablations still use to filter singular values).
+and the ablations of Schaeffer et al. (2023) one formula. Min-norm and ridge fits come from
+`linear.prefix_fits` (Gram matrices grown along the sweep: about 20x faster than an SVD per size, which the
+ablations still use to filter singular values).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 from ddd_utils._checks import check_nonnegative, check_positive_int, check_probability
 from ddd_utils.blas import config_n, sized_by
 from ddd_utils.data import random_direction, sample_gaussian_regression
+from ddd_utils.linear.prefix_fits import column_prefix_fits, row_prefix_fits
 from ddd_utils.linear.theory import asymptotic_min_norm_risk, min_norm_bias_variance
 
 ABLATIONS = ("small_singular_values", "test_features", "noise")
@@ -159,34 +160,6 @@ def _filtered_fits(X_all, clean_all, e_all, b, sizes, lam: float, ablation: str,
     return signal_errors, noise_fits
 
 
-def _solve_ridge(gram: np.ndarray, rhs: np.ndarray, lam: float) -> np.ndarray:
-    """(gram + lam I)^-1 rhs for a stack of Gram matrices (trials, k, k) and right-hand sides (trials, k, r)."""
-    return np.linalg.solve(gram + lam * np.eye(gram.shape[-1]), rhs)
-
-
-def _row_prefix_fits(X: np.ndarray, targets: np.ndarray, sizes: np.ndarray, lam: float) -> list[np.ndarray]:
-    """Ridge (lam > 0) or min-norm (lam = 0) fits of `targets` (trials, N, r) on the first n rows of X (trials, N, d),
-    for each n in `sizes` (increasing): each (trials, d, r). Solved in the smaller dimension: below d through the
-    n x n Gram matrix X X^T (a corner of one matrix), from d on through X^T X, grown block by block as rows are
-    added. Exact for designs of full rank (Gaussian ones are, almost surely); an SVD per size costs 10-20x more."""
-    d = X.shape[-1]
-    head = X[:, :d]
-    row_gram = head @ head.transpose(0, 2, 1)
-    col_gram, col_rhs, added = np.zeros((X.shape[0], d, d)), np.zeros((X.shape[0], d, targets.shape[-1])), 0
-    fits = []
-    for n in sizes:
-        if n < d:
-            dual = _solve_ridge(row_gram[:, :n, :n], targets[:, :n], lam)
-            fits.append(X[:, :n].transpose(0, 2, 1) @ dual)
-            continue
-        block = X[:, added:n].transpose(0, 2, 1)
-        col_gram += block @ X[:, added:n]
-        col_rhs += block @ targets[:, added:n]
-        added = n
-        fits.append(_solve_ridge(col_gram, col_rhs, lam))
-    return fits
-
-
 @sized_by(lambda config, *args, **kwargs: int(config.max_ratio * config.d))  # rows of the largest X
 def samplewise_parts(config: LinearConfig, seed: int = 0, lam: float = 0.0, ablation: str | None = None
                      ) -> NoiseScaledRisk:
@@ -205,7 +178,7 @@ def samplewise_parts(config: LinearConfig, seed: int = 0, lam: float = 0.0, abla
     e_all = np.stack([e for _, _, e in draws])  # unit variance: the noise at level v is sqrt(v) e_all
     clean_all = np.einsum("tnd,td->tn", X_all, b)
     if ablation in (None, "noise"):  # min-norm or ridge: solved from Gram matrices grown with n
-        fits = _row_prefix_fits(X_all, np.stack([clean_all, e_all], axis=-1), sizes, lam)
+        fits = row_prefix_fits(X_all, np.stack([clean_all, e_all], axis=-1), sizes, lam)
         signal_errors = [fit[..., 0] - b for fit in fits]
         noise_fits = [fit[..., 1] for fit in fits]
     else:  # the ablations filter singular values: batched SVDs
@@ -233,33 +206,6 @@ def modelwise(config: LinearConfig, seed: int = 0, lam: float = 0.0) -> RiskCurv
     return modelwise_parts(config, seed, lam).at(config.noise)
 
 
-def _column_prefix_fits(X: np.ndarray, b: np.ndarray, e: np.ndarray, sizes: np.ndarray, lam: float
-                        ) -> list[np.ndarray]:
-    """Ridge or min-norm fits on the first p columns of X (trials, n, P), for each p in `sizes` (increasing), of three
-    targets: the used features' signal X_p b_p, the left-out features' X_rest b_rest, and the noise e. Each (trials,
-    p, 3). Up to n columns through X_p^T X_p (a corner of X^T X); beyond, through X_p X_p^T, grown block by block."""
-    n = X.shape[1]
-    head = X[:, :, :n]
-    col_gram = head.transpose(0, 2, 1) @ head
-    signal = np.einsum("tnp,tp->tn", X, b)  # X b, the whole noise-free target
-    col_rhs_signal, col_rhs_noise = (np.einsum("tnp,tn->tp", head, target) for target in (signal, e))
-    row_gram, used, added = np.zeros((X.shape[0], n, n)), np.zeros_like(signal), 0
-    fits = []
-    for p in sizes:
-        if p <= n:
-            used_rhs = col_gram[:, :p, :p] @ b[:, :p, None]  # X_p^T X_p b_p
-            rhs = np.concatenate([used_rhs, col_rhs_signal[:, :p, None] - used_rhs, col_rhs_noise[:, :p, None]], -1)
-            fits.append(_solve_ridge(col_gram[:, :p, :p], rhs, lam))
-            continue
-        block = X[:, :, added:p]
-        row_gram += block @ block.transpose(0, 2, 1)
-        used += np.einsum("tnp,tp->tn", block, b[:, added:p])
-        added = p
-        dual = _solve_ridge(row_gram, np.stack([used, signal - used, e], axis=-1), lam)
-        fits.append(X[:, :, :p].transpose(0, 2, 1) @ dual)
-    return fits
-
-
 @sized_by(config_n)
 def modelwise_parts(config: LinearConfig, seed: int = 0, lam: float = 0.0) -> NoiseScaledRisk:
     """`modelwise` for every noise level at once (`config.noise` unused): `.at(noise)` is modelwise at that noise,
@@ -279,7 +225,7 @@ def modelwise_parts(config: LinearConfig, seed: int = 0, lam: float = 0.0) -> No
         e.append(e_trial)
     b, X, e = np.stack(b), np.stack(X), np.stack(e)
     signal_errors, rest_fits, noise_fits = [], [], []
-    for p, fit in zip(sizes, _column_prefix_fits(X, b, e, sizes, lam), strict=True):
+    for p, fit in zip(sizes, column_prefix_fits(X, b, e, sizes, lam), strict=True):
         signal_errors.append(fit[..., 0] - b[:, :p])  # the fit of the used features' signal X_p b_p
         rest_fits.append(fit[..., 1])                # of the left-out features' signal, seen as noise
         noise_fits.append(fit[..., 2])               # of the unit label noise
