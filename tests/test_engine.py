@@ -17,7 +17,8 @@ import torch
 from ddd_utils.analysis import sweep_curves
 from ddd_utils.engine import checkpoints, sweep, training
 from ddd_utils.engine.recipe import Recipe, TrainData, log_spaced_epochs
-from ddd_utils.engine.sweep import ResultStore, load_results, run_key, run_sweep
+from ddd_utils.engine.result_store import ResultStore, load_results, run_key
+from ddd_utils.engine.sweep import run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 

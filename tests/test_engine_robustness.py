@@ -12,12 +12,13 @@ import warnings
 import pytest
 import torch
 
-from ddd_utils.engine import checkpoints, graphs, steps, sweep, training
+from ddd_utils.engine import checkpoints, graphs, steps, training
 from ddd_utils.engine.evaluation import evaluate
 from ddd_utils.engine.history import note_graphs
 from ddd_utils.engine.provenance import device_name
 from ddd_utils.engine.recipe import Recipe, TrainData
-from ddd_utils.engine.sweep import ResultStore, run_key, run_sweep
+from ddd_utils.engine.result_store import ResultStore, load_results, run_key
+from ddd_utils.engine.sweep import run_sweep
 from ddd_utils.experiments import mnist1d_sweep
 from ddd_utils.models.stacked import stack_models
 
@@ -257,11 +258,11 @@ def test_every_record_carries_the_provenance_of_the_process_that_trained_it(tmp_
     provenance = runs[0]["provenance"]
     assert {"device", "host", "torch", "numpy", "commit", "date"} <= set(provenance)
     assert provenance["device"].startswith("cuda" if torch.cuda.is_available() else "cpu")
-    assert sweep.load_results(tmp_path)[0]["provenance"] == provenance
+    assert load_results(tmp_path)[0]["provenance"] == provenance
     path = tmp_path / "records" / f"{run_key(runs[0]['config'])}.json"
     path.write_text(path.read_text().replace(provenance["host"], "another-host"))
     with pytest.warns(UserWarning, match="damaged"):
-        assert sweep.load_results(tmp_path) == [], "the provenance is covered by the record's checksum"
+        assert load_results(tmp_path) == [], "the provenance is covered by the record's checksum"
 
 
 # --- data ---------------------------------------------------------------------------------------------------------

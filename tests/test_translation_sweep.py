@@ -12,7 +12,8 @@ import torch
 
 from ddd_utils.data import translation
 from ddd_utils.engine import translation_step
-from ddd_utils.engine.sweep import load_results, run_sweep
+from ddd_utils.engine.result_store import load_results
+from ddd_utils.engine.sweep import run_sweep
 from ddd_utils.experiments import translation_corpus as tc
 from ddd_utils.experiments import translation_sweep as ts
 from ddd_utils.notebook.presets import PRESETS

@@ -22,7 +22,8 @@ from ddd_utils.engine.checkpoints import save_atomically
 from ddd_utils.engine.gpu_estimate import H200, Estimate, GpuCosts, train_many_estimate
 from ddd_utils.engine.provenance import environment
 from ddd_utils.engine.recipe import Recipe, TrainData, check_training_choices, log_spaced_epochs
-from ddd_utils.engine.sweep import ResultStore, run_key, shared_settings
+from ddd_utils.engine.result_store import ResultStore, run_key
+from ddd_utils.engine.sweep import shared_settings
 from ddd_utils.engine.training import train_width_sweep
 from ddd_utils.models import MODELS, build_model, count_parameters, grow_from
 
