@@ -1,9 +1,9 @@
 """Benchmark: `ddd_utils.linear.prefix_fits.row_prefix_fits` against a batched SVD solve of each prefix.
 
 Chapter 2's sample-wise sweep fits every trial on the first n rows for each n in a grid up to 4d. Both methods
-compute the same min-norm fits (lam = 0) for all trials at once; the baseline factorises each prefix with
-numpy.linalg.svd, as `solvers.min_norm` does for one design. Prints each median time, the ratio, and the largest
-relative difference of the fits, overall and at n = d - 1, d, d + 1.
+compute the same min-norm fits (lam = 0) for all trials at once; the baseline is the chapter's own SVD path (a
+batched numpy.linalg.svd of each prefix, which its ablations use to filter singular values). Prints each median
+time, the ratio, and the largest relative difference of the fits, overall and at n = d - 1, d, d + 1.
 
     python benchmarks/prefix_fits.py [--d 50 100] [--trials 200] [--grid-points 60] [--repeats 3]
 """
@@ -15,19 +15,17 @@ import argparse
 import numpy as np
 from timing import median_time
 
-from ddd_utils.experiments.linear_regression import size_grid
+from ddd_utils.experiments import linear_regression
 from ddd_utils.linear.prefix_fits import row_prefix_fits
 
 
 def svd_per_prefix(X: np.ndarray, targets: np.ndarray, sizes: np.ndarray) -> list[np.ndarray]:
-    """The baseline: min-norm fits of each prefix from its own batched SVD, with solvers.min_norm's rank cutoff."""
-    fits = []
-    for n in sizes:
-        U, s, Vt = np.linalg.svd(X[:, :n], full_matrices=False)
-        keep = s > max(n, X.shape[-1]) * np.finfo(np.float64).eps * s[:, :1]
-        inverse = np.where(keep, 1.0 / np.where(keep, s, 1.0), 0.0)
-        fits.append(Vt.transpose(0, 2, 1) @ (inverse[..., None] * (U.transpose(0, 2, 1) @ targets[:, :n])))
-    return fits
+    """The baseline: the chapter's min-norm fits from a batched SVD of each prefix (its ablations' path, with no
+    ablation), of the two targets, stacked like `row_prefix_fits`'s."""
+    config = linear_regression.LinearConfig(d=X.shape[-1])
+    zero_truth = np.zeros((X.shape[0], X.shape[-1]))  # so the "signal error" is the signal target's fit itself
+    fits = linear_regression._filtered_fits(X, targets[..., 0], targets[..., 1], zero_truth, sizes, 0.0, None, config)
+    return [np.stack(pair, axis=-1) for pair in zip(*fits, strict=True)]
 
 
 def main() -> None:
@@ -39,7 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     for d in args.d:
         rng = np.random.default_rng(d)
-        sizes = size_grid(d, 4 * d, args.grid_points)  # to n = 4d, as the chapter's max_ratio
+        sizes = linear_regression.size_grid(d, 4 * d, args.grid_points)  # to n = 4d, as the chapter's max_ratio
         X = rng.standard_normal((args.trials, 4 * d, d))
         targets = rng.standard_normal((args.trials, 4 * d, 2))  # a signal and a noise target, as in the chapter
         ours, fast = median_time(row_prefix_fits, args.repeats, X, targets, sizes, 0.0)
