@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 def check_probability(name: str, value: float) -> float:
@@ -30,7 +31,7 @@ def check_nonnegative(name: str, value: float) -> float:
     return value
 
 
-def as_design_and_targets(X, y, multi_output: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def as_design_and_targets(X: ArrayLike, y: ArrayLike, multi_output: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Validate a least-squares problem: X of shape (n, p) with n, p >= 1, y of shape (n,); both as float64.
 
     With `multi_output`, y may also have shape (n, k), k >= 1: k regressions sharing the design X.

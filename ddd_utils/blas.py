@@ -16,10 +16,11 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy  # loaded first, so that the controller below finds its BLAS
 import scipy.linalg  # noqa: F401  (scipy ships its own OpenBLAS)
+from numpy.typing import ArrayLike
 from threadpoolctl import ThreadpoolController  # a dependency of scikit-learn
 
 ONE_THREAD_BELOW = 2000  # rows of the largest matrix factorised; below this, one thread is faster on 2-16 cores
@@ -61,12 +62,12 @@ def sized_by(size_of: Callable[..., int]) -> Callable[[F], F]:
     return decorate
 
 
-def rows_of_first_argument(X, *args, **kwargs) -> int:
+def rows_of_first_argument(X: ArrayLike, *args: object, **kwargs: object) -> int:
     """Size for `sized_by` of a solver called as f(X, ...): the rows of its design matrix."""
     return numpy.shape(X)[0]
 
 
-def config_n(config, *args, **kwargs) -> int:
+def config_n(config: Any, *args: object, **kwargs: object) -> int:
     """Size for `sized_by` of an experiment called as f(config, ...): its training-set size n."""
     return config.n
 

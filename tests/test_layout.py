@@ -1,6 +1,6 @@
 """The package's layout is its architecture (README, "Layout"): each room imports only the rooms below it, no module
-imports itself back through others, no module outgrows a file a reader can hold in mind, and the numpy half that
-chapters 1-3 run on never imports torch."""
+imports itself back through others, no module outgrows a file a reader can hold in mind, every public function hints
+its types, and the numpy half that chapters 1-3 run on never imports torch."""
 
 from __future__ import annotations
 
@@ -99,3 +99,28 @@ def test_the_numpy_half_imports_no_torch():
             "print(sorted(name for name in sys.modules if name.split('.')[0] == 'torch'))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert result.stdout.strip() == "[]"
+
+
+def unhinted(path) -> list[str]:
+    """The public functions and methods of `path` (module level, or in a public class) that leave a parameter or
+    their return type without a hint (`__init__` returns nothing to hint)."""
+    tree = ast.parse(path.read_text())
+    functions = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+    for cls in (node for node in tree.body if isinstance(node, ast.ClassDef) and not node.name.startswith("_")):
+        functions += [node for node in cls.body if isinstance(node, ast.FunctionDef)]
+    found = []
+    for function in functions:
+        if function.name.startswith("_") and function.name != "__init__":
+            continue
+        arguments = function.args.posonlyargs + function.args.args + function.args.kwonlyargs
+        arguments += [extra for extra in (function.args.vararg, function.args.kwarg) if extra is not None]
+        missing = [a.arg for a in arguments if a.annotation is None and a.arg not in ("self", "cls")]
+        if function.returns is None and function.name != "__init__":
+            missing.append("return")
+        if missing:
+            found.append(f"{path.relative_to(ROOT)}:{function.lineno} {function.name}: {', '.join(missing)}")
+    return found
+
+
+def test_every_public_function_hints_its_parameters_and_return():
+    assert not [entry for path in sorted(PACKAGE.rglob("*.py")) for entry in unhinted(path)]

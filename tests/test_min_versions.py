@@ -65,11 +65,15 @@ def normalized(distribution: str) -> str:
 
 
 def top_level_imports(path) -> set[str]:
-    """The top-level names of the modules `path` imports when it is imported (not inside a function)."""
+    """The top-level names of the modules `path` imports when it is imported (not inside a function, nor under
+    `if TYPE_CHECKING:`, which only a type checker reads)."""
     names, pending = set(), list(ast.parse(path.read_text()).body)
     while pending:
         node = pending.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            pending.extend(node.orelse)
             continue
         if isinstance(node, ast.Import):
             names |= {alias.name.split(".")[0] for alias in node.names}

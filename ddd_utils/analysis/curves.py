@@ -10,6 +10,7 @@ import textwrap
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 PRINT_WIDTH = 96  # characters of printed output that fit the book's code boxes without being cut
 
@@ -40,12 +41,12 @@ def wrapped(text: str, indent: str = "  ") -> str:
                          break_on_hyphens=False)
 
 
-def series_text(label: str, xs, values, digits: int = 3) -> str:
+def series_text(label: str, xs: ArrayLike, values: ArrayLike, digits: int = 3) -> str:
     """"label: x1: v1, x2: v2, ..." for printing a curve's values beside its figure, wrapped to fit the page."""
     return wrapped(f"{label}: " + ", ".join(f"{x:g}: {v:.{digits}f}" for x, v in zip(xs, values, strict=True)))
 
 
-def describe_curve(x, errors, threshold: float) -> CurveSummary:
+def describe_curve(x: ArrayLike, errors: ArrayLike, threshold: float) -> CurveSummary:
     """Summarise `errors` (shape (trials, len(x))) by its median over trials, split at `threshold` on the x axis.
 
     The peak is searched between the best point below the threshold and the best point above it, so an underfitting
@@ -64,7 +65,7 @@ def describe_curve(x, errors, threshold: float) -> CurveSummary:
                         x[-1], median[-1])
 
 
-def first_reached(xs, values, level: float) -> float:
+def first_reached(xs: ArrayLike, values: ArrayLike, level: float) -> float:
     """The first of `xs` at which `values` reaches `level` or more (nan if it never does): when a training run
     first fits, or first generalises."""
     reached = np.flatnonzero(np.asarray(values) >= level)
@@ -81,7 +82,7 @@ class Bump:
     after: int     # index of the lowest point after the peak
 
 
-def locate_bump(values) -> Bump:
+def locate_bump(values: ArrayLike) -> Bump:
     """The largest bump of `values`: at each point the smaller of its excess over the lowest value before it and
     over the lowest value after it, at its largest. Height 0 for a curve that only falls, or falls and then only
     rises (plain overfitting), with the three indices all at that curve's lowest point then."""
@@ -95,7 +96,7 @@ def locate_bump(values) -> Bump:
                 peak + int(np.argmin(values[peak:])))
 
 
-def bump(values) -> float:
+def bump(values: ArrayLike) -> float:
     """The height of the largest bump of `values` (`locate_bump`): 0 for a curve with no second descent."""
     return locate_bump(values).height
 
@@ -103,7 +104,7 @@ def bump(values) -> float:
 FIRST_DESCENT_MARGIN = 0.05  # within 5 points of a run's lowest test error, its first descent is over
 
 
-def late_bump(values, margin: float = FIRST_DESCENT_MARGIN) -> Bump:
+def late_bump(values: ArrayLike, margin: float = FIRST_DESCENT_MARGIN) -> Bump:
     """The largest bump of a training curve after its first descent (epoch-wise double descent's rise and second
     fall): `locate_bump` from the first point within `margin` of the curve's lowest value, so that wiggles on the
     way down are not read as a second descent. Indices are into the whole curve."""
@@ -113,7 +114,7 @@ def late_bump(values, margin: float = FIRST_DESCENT_MARGIN) -> Bump:
     return Bump(shape.height, start + shape.before, start + shape.peak, start + shape.after)
 
 
-def bump_text(epochs, values, shape: Bump) -> str:
+def bump_text(epochs: ArrayLike, values: ArrayLike, shape: Bump) -> str:
     """One line for a bump on a training curve: its low, its top and the low after it with their epochs, its
     height in points, and the curve's last value."""
     return (f"{values[shape.before]:.3f} at epoch {epochs[shape.before]}, up to {values[shape.peak]:.3f} at "

@@ -23,6 +23,7 @@ recovers) and grokking (train fitted long before test).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -183,8 +184,8 @@ def race(dynamics: Dynamics, level: float = 0.1) -> dict[str, float]:
             "peak": float(test.max()), "peak_time": float(times[np.argmax(test)])}
 
 
-def regime_map(base: PatternSpeeds, speed_ratios, fast_sizes, seed: int = 0, points: int = 200
-               ) -> dict[str, np.ndarray]:
+def regime_map(base: PatternSpeeds, speed_ratios: Sequence[float], fast_sizes: Sequence[int], seed: int = 0,
+               points: int = 200) -> dict[str, np.ndarray]:
     """`race` over a grid: the fast pattern's rate over the slow one's (`speed_ratios`, the fast scale fixed) by
     the fast pattern's size; arrays of shape (len(fast_sizes), len(speed_ratios)) for "delay" and "peak"."""
     delay = np.empty((len(fast_sizes), len(speed_ratios)))

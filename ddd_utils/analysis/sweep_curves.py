@@ -5,14 +5,16 @@ chapter 6's Transformers use "d_model") and time the history field `time`."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ddd_utils.analysis.curves import Bump, late_bump, locate_bump
 
 
-def select(records: list[dict], **fields) -> list[dict]:
+def select(records: list[dict], **fields: object) -> list[dict]:
     """The records whose config has every given field at the given value, e.g. `select(records, noise=0.2)`."""
     chosen = [r for r in records if all(r["config"].get(name) == value for name, value in fields.items())]
     if not chosen:
@@ -94,7 +96,7 @@ def run_bumps(records: list[dict], knob: str = "width") -> list[RunBump]:
     return bumps
 
 
-def interpolation_width(widths, train_error, eps: float = 0.0) -> int | None:
+def interpolation_width(widths: ArrayLike, train_error: ArrayLike, eps: float = 0.0) -> int | None:
     """The smallest width whose mean training error (on the noisy labels) is at most `eps`: with eps = 0 the
     interpolation threshold, with eps = 0.1 where the effective model complexity (Nakkiran et al.) reaches n.
     `train_error` has shape (widths,) or (seeds, widths)."""
@@ -178,7 +180,7 @@ def sample_wise_lines(gap: dict, sizes: tuple[int, int], knob: str = "channels")
             f"{small_n:,} is {100 * gap['gap'][closest]:+.1f} +- {100 * gap['se'][closest]:.1f} points"]
 
 
-def width_text(knob: str, width) -> str:
+def width_text(knob: str, width: float) -> str:
     """A width in words: '32 channels', or 'k = 10' for a knob named by a letter."""
     return f"{knob} = {width}" if len(knob) == 1 else f"{width} {knob}"
 
@@ -193,7 +195,8 @@ def loss_gap_lines(gap: dict, sizes: tuple[int, int], knob: str = "d_model") -> 
             for w, g, s, h in zip(gap["widths"], gap["gap"], gap["se"], gap["hurts"], strict=True)]
 
 
-def size_gap(records: list[dict], sizes, name: str = "test_loss", knob: str = "d_model") -> dict[str, np.ndarray]:
+def size_gap(records: list[dict], sizes: Sequence[int], name: str = "test_loss", knob: str = "d_model"
+             ) -> dict[str, np.ndarray]:
     """`sample_wise_gap` of `name` between the smallest and the largest of `sizes` (n_train values) in `records`,
     with each size's `final_values` as "small" and "large"."""
     small, large = (final_values(select(records, n_train=n), (name,), knob=knob) for n in (min(sizes), max(sizes)))

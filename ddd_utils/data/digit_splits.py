@@ -4,6 +4,7 @@ MNIST through torchvision. The data of chapter 3's linear models and trees, and 
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ddd_utils._checks import check_positive_int, check_probability
 from ddd_utils.data.digits import digits
@@ -54,6 +55,6 @@ def load_split(dataset: str, n: int, n_test: int, seed: int, noise: float = 0.0,
     return {"X": X, "y": noisy, "y_clean": y, "corrupted": corrupted, "X_test": X_test, "y_test": y_test}
 
 
-def one_hot(labels) -> np.ndarray:
+def one_hot(labels: ArrayLike) -> np.ndarray:
     """Targets of shape (m, 10): 1 at the label's class, 0 elsewhere."""
     return np.eye(NUM_CLASSES)[np.asarray(labels)]

@@ -10,10 +10,14 @@ The corpus's original download link no longer works; it is read from a public co
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ddd_utils._checks import check_positive_int
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 REPO = "bbaaaa/iwslt14-de-en"
 REVISION = "refs/convert/parquet"  # the Hub's Parquet export of the repository
@@ -54,7 +58,7 @@ def load_pairs(root: str | Path, split: str) -> tuple[list[str], list[str]]:
     return [pair["de"] for pair in translations], [pair["en"] for pair in translations]
 
 
-def fit_tokenizer(sentences: list[str], vocab_size: int):
+def fit_tokenizer(sentences: list[str], vocab_size: int) -> Tokenizer:
     """A lower-casing byte-pair tokenizer with `vocab_size` tokens, fitted on `sentences`; the special tokens come
     first, so padding is id 0, start 1, end 2."""
     from tokenizers import Tokenizer, normalizers, pre_tokenizers
@@ -70,6 +74,6 @@ def fit_tokenizer(sentences: list[str], vocab_size: int):
     return tokenizer
 
 
-def encode(tokenizer, sentences: list[str]) -> list[np.ndarray]:
+def encode(tokenizer: Tokenizer, sentences: list[str]) -> list[np.ndarray]:
     """Token ids of each sentence (no start or end token: `translation.teacher_forcing` adds them)."""
     return [np.array(encoding.ids, dtype=np.int64) for encoding in tokenizer.encode_batch(sentences)]

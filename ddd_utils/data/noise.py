@@ -5,13 +5,14 @@ notebook: with probability 0.15 a label is redrawn, so about 0.15 x 9/10 = 13.5%
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ddd_utils._checks import check_positive_int, check_probability
 
 NOISE_KINDS = ("wrong_class", "any_class")
 
 
-def corrupt_labels(labels, noise: float, num_classes: int, seed: int, kind: str = "wrong_class"
+def corrupt_labels(labels: ArrayLike, noise: float, num_classes: int, seed: int, kind: str = "wrong_class"
                    ) -> tuple[np.ndarray, np.ndarray]:
     """With probability `noise`, replace each label by a uniformly random incorrect class (`kind="wrong_class"`) or
     by a uniformly random class, possibly the same (`kind="any_class"`).

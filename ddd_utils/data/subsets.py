@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
-def nested_stratified_order(labels, seed: int = 0) -> np.ndarray:
+def nested_stratified_order(labels: ArrayLike, seed: int = 0) -> np.ndarray:
     """An order of the indices of `labels` whose every prefix holds each class as evenly as the classes allow:
     each class's indices are shuffled (by `seed`), then dealt out one class at a time in turn. Training on the
     first n of this order gives nested, class-balanced subsets, so that a sample-wise curve varies n and nothing

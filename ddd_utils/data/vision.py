@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 if TYPE_CHECKING:
     from torch.utils.data import TensorDataset
@@ -75,7 +76,8 @@ def load_mnist(root: str | Path, train: bool = True, download: bool = False) -> 
     return images, labels
 
 
-def to_tensor_dataset(images, labels, mean: Sequence[float], std: Sequence[float]) -> TensorDataset:
+def to_tensor_dataset(images: np.ndarray, labels: ArrayLike, mean: Sequence[float], std: Sequence[float]
+                      ) -> TensorDataset:
     """Wrap uint8 images as float32 tensors scaled to [0, 1] then normalised per channel: (x - mean) / std.
 
     `images` is (N, H, W, C) as from `load_cifar10`, giving (N, C, H, W), or (N, H, W) as from `load_mnist`, giving

@@ -20,6 +20,7 @@ from ddd_utils.files import write_atomically
 
 if TYPE_CHECKING:
     from ddd_utils.engine.recipe import Recipe, TrainData
+    from ddd_utils.models.stacked import Stacks
 
 
 def fingerprint(models: Sequence[torch.nn.Module], datas: Sequence[TrainData], seeds: Sequence[int],
@@ -49,7 +50,7 @@ def check_fingerprint(path: Path, saved: dict | None, expected: dict) -> None:
                          f"{', '.join(differ)}); pass another checkpoint path, or delete the file to start afresh")
 
 
-def save_atomically(state, path: Path) -> None:
+def save_atomically(state: dict, path: Path) -> None:
     """Write a checkpoint (`torch.save`) so that a crash leaves either the old file or the new one."""
     write_atomically(path, lambda file: torch.save(state, file), binary=True)
 
@@ -70,7 +71,7 @@ def load_or_set_aside(path: Path) -> dict | None:
         return None
 
 
-def save_group(path: Path, stacks, optimizer: torch.optim.Optimizer, generators: list[torch.Generator],
+def save_group(path: Path, stacks: Stacks, optimizer: torch.optim.Optimizer, generators: list[torch.Generator],
                histories: list[dict], epoch: int, seconds: float, run_fingerprint: dict) -> None:
     """Save a training group after `epoch`: its stacks, optimizer, shuffling generators and histories, the seconds
     spent, its `fingerprint` and where it was written."""
@@ -80,7 +81,7 @@ def save_group(path: Path, stacks, optimizer: torch.optim.Optimizer, generators:
         "seconds": seconds, "fingerprint": run_fingerprint, "provenance": environment()}, path)
 
 
-def resume(state: dict, stacks, optimizer: torch.optim.Optimizer, generators: list[torch.Generator]
+def resume(state: dict, stacks: Stacks, optimizer: torch.optim.Optimizer, generators: list[torch.Generator]
            ) -> tuple[list[dict], int, float]:
     """Load a checkpoint's state (read on the CPU) into the stacks, optimizer and generators; return (histories,
     first epoch to train, seconds already spent)."""

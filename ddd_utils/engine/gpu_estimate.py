@@ -14,12 +14,14 @@ import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode, conv_flop_count
 
 from ddd_utils.engine.evaluation import evaluate_stack
+from ddd_utils.engine.recipe import Recipe
 from ddd_utils.engine.steps import GroupStep, autocast_dtype, epoch_draws
 from ddd_utils.models.stacked import stack_models
 
@@ -120,7 +122,7 @@ def _meta_inputs(n: int, input_shape: tuple[int, ...], tokens: int | None) -> to
     return torch.empty(n, *input_shape, device="meta")
 
 
-def engine_step(models: Sequence[torch.nn.Module], input_shape: tuple[int, ...], recipe, classes: int,
+def engine_step(models: Sequence[torch.nn.Module], input_shape: tuple[int, ...], recipe: Recipe, classes: int,
                 costs: GpuCosts, tokens: int | None = None) -> OpCount:
     """One optimizer step of `train_many` for `models` (built on `meta`), all stacks at once, as a GPU replays it;
     a first step is taken uncounted so that the optimizer's state exists."""
@@ -170,7 +172,7 @@ def group_estimate(step: OpCount, evaluation: OpCount, steps: int, evaluations: 
 
 
 def train_many_estimate(models: Sequence[torch.nn.Module], input_shape: tuple[int, ...], n_train: int, n_test: int,
-                        recipe, evaluations: int, costs: GpuCosts, label: str, classes: int = 10,
+                        recipe: Recipe, evaluations: int, costs: GpuCosts, label: str, classes: int = 10,
                         tokens: int | None = None) -> Estimate:
     """A `train_many` group (models built on `meta`) on `n_train` examples for `recipe.epochs`, evaluated
     `evaluations` times on its training and test sets, with graphed steps."""
@@ -203,7 +205,7 @@ def costs_here() -> GpuCosts | None:
     return dataclasses.replace(like, name=f"this {name} (with {like.name}'s costs)")
 
 
-def expected_time(module, preset: str, config) -> str:
+def expected_time(module: ModuleType, preset: str, config: object) -> str:
     """What a chapter prints before it trains: the preset's time as measured or estimated (`module.PRESET_TIMES`)
     and, on a CUDA GPU, the estimate for that GPU of the config it is about to run (`module.gpu_estimate`)."""
     text = f"expected time of '{preset}': {module.PRESET_TIMES[preset]}"

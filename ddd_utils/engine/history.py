@@ -7,12 +7,16 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from ddd_utils.engine.evaluation import Outcome, evaluate_stack
 from ddd_utils.engine.group import GroupData
 from ddd_utils.engine.provenance import device_name
+
+if TYPE_CHECKING:
+    from ddd_utils.models.stacked import Stacks
 
 HISTORY_KEYS = ("epoch", "train_error", "train_loss", "corrupted_error", "test_error", "test_loss", "weight_norm",
                 "seconds")
@@ -38,7 +42,7 @@ def _weight_norm(model: torch.nn.Module) -> float:
     return torch.stack([parameter.float().square().sum() for parameter in model.parameters()]).sum().sqrt().item()
 
 
-def record_evaluation(histories: list[dict], epoch: int, seconds: float, stacks, group: GroupData, loss: str,
+def record_evaluation(histories: list[dict], epoch: int, seconds: float, stacks: Stacks, group: GroupData, loss: str,
                       models: Sequence[torch.nn.Module]) -> None:
     """Evaluate every stack on its models' training and test sets and append the epoch to each model's history,
     with each model's weight norm (read from `models`, into which the stacks' weights are copied first)."""

@@ -8,6 +8,10 @@ import platform
 import socket
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 
 def _git(*args: str) -> str | None:
@@ -34,7 +38,7 @@ def _source_commit() -> str | None:
 SOURCE_COMMIT = _source_commit()
 
 
-def device_name(device=None) -> str:
+def device_name(device: torch.device | str | None = None) -> str:
     """"cpu (<processor>)" or "cuda (<GPU name>)": the kind of device first, then which one. Without `device`, the
     one this process trains on (the first GPU if there is one)."""
     import torch

@@ -14,6 +14,7 @@ from ddd_utils.engine.recipe import per_example_loss
 
 if TYPE_CHECKING:
     from ddd_utils.engine.recipe import Recipe
+    from ddd_utils.models.stacked import Stacks
 
 
 def make_optimizer(parameters: list[torch.nn.Parameter], recipe: Recipe, capturable: bool
@@ -89,7 +90,7 @@ class GroupStep:
     thing (a graph holds the learning rate it was captured with: the recipes keep it constant); if capture fails,
     training goes on eagerly and `use_graphs` turns False (the history records it)."""
 
-    def __init__(self, stacks, x_train: torch.Tensor, per_model: bool, y_train: torch.Tensor, recipe: Recipe,
+    def __init__(self, stacks: Stacks, x_train: torch.Tensor, per_model: bool, y_train: torch.Tensor, recipe: Recipe,
                  images: bool, use_graphs: bool):
         self.stacks, self.x_train, self.per_model, self.recipe = stacks, x_train, per_model, recipe
         self.device = y_train.device

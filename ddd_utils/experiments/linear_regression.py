@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ddd_utils._checks import check_nonnegative, check_positive_int, check_probability
 from ddd_utils.blas import config_n, sized_by
@@ -237,7 +238,7 @@ def modelwise_parts(config: LinearConfig, seed: int = 0, lam: float = 0.0) -> No
     return _parts(sizes, *pad, left_out)
 
 
-def modelwise_theory_parts(config: LinearConfig, sizes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def modelwise_theory_parts(config: LinearConfig, sizes: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exact expected (bias, variance, left_out) of the min-norm model-wise sweep at finite n and p: the p used
     features carry the signal of the first p coefficients and see the rest as extra noise (the parts are linear in
     both, so the expected profile gives the expectation)."""
@@ -252,7 +253,7 @@ def modelwise_theory_parts(config: LinearConfig, sizes) -> tuple[np.ndarray, np.
     return np.array([bias for bias, _ in parts]), np.array([variance for _, variance in parts]), left_out
 
 
-def modelwise_theory(config: LinearConfig, sizes, asymptotic: bool = False) -> np.ndarray:
+def modelwise_theory(config: LinearConfig, sizes: ArrayLike, asymptotic: bool = False) -> np.ndarray:
     """Expected risk of the model-wise sweep: the sum of `modelwise_theory_parts`, exact at finite n and p, or with
     `asymptotic=True` the proportional limit of Hastie et al. at gamma = p / n."""
     bias, variance, left_out = modelwise_theory_parts(config, sizes)
@@ -264,6 +265,6 @@ def modelwise_theory(config: LinearConfig, sizes, asymptotic: bool = False) -> n
                      for k, s, r in zip(p, used_signal, left_out, strict=True)])
 
 
-def with_overrides(config: LinearConfig, **changes) -> LinearConfig:
+def with_overrides(config: LinearConfig, **changes: object) -> LinearConfig:
     """A copy of `config` with some fields changed (validated like any config)."""
     return replace(config, **changes)

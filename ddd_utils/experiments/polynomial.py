@@ -7,6 +7,7 @@ error on noisy test labels).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -215,7 +216,8 @@ def parity_steps(num_features: np.ndarray, errors: np.ndarray, up_to: int) -> di
 
 
 @sized_by(lambda *args, **kwargs: 15)
-def schaeffer_reference(num_features=(1, 15, 30), trials: int = 30, seed: int = 0) -> dict[int, np.ndarray]:
+def schaeffer_reference(num_features: Sequence[int] = (1, 15, 30), trials: int = 30, seed: int = 0
+                        ) -> dict[int, np.ndarray]:
     """Test MSE of every training set at each p in `num_features`, in Schaeffer et al.'s setting (above)."""
     n, x_test = 15, np.linspace(-1.0, 1.0, 1000)
     target = TARGETS["slope_cosine"]
@@ -230,6 +232,6 @@ def schaeffer_reference(num_features=(1, 15, 30), trials: int = 30, seed: int = 
     return errors
 
 
-def with_overrides(config: PolynomialConfig, **changes) -> PolynomialConfig:
+def with_overrides(config: PolynomialConfig, **changes: object) -> PolynomialConfig:
     """A copy of `config` with some fields changed (validated like any config)."""
     return replace(config, **changes)

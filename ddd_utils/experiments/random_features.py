@@ -11,6 +11,7 @@ images as Belkin et al. did, downloaded once through torchvision.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -111,7 +112,7 @@ def load_data(config: RandomFeaturesConfig, seed: int, noise: float | None = Non
                       config.data_root)
 
 
-def grid(config: RandomFeaturesConfig, thresholds=()) -> np.ndarray:
+def grid(config: RandomFeaturesConfig, thresholds: Sequence[int] = ()) -> np.ndarray:
     """The N values of the sweep: log-spaced up to max_ratio * n, plus every N within 3 of n and of `thresholds`."""
     stop = int(config.max_ratio * config.n)
     near = [np.arange(t - 3, t + 4) for t in thresholds]
@@ -119,7 +120,7 @@ def grid(config: RandomFeaturesConfig, thresholds=()) -> np.ndarray:
     return values[(values >= 1) & (values <= stop)]
 
 
-def threshold(features: RandomFeatures, X, n: int) -> int:
+def threshold(features: RandomFeatures, X: np.ndarray, n: int) -> int:
     """The N at which the first N features first include n that are not zero on every training input.
 
     n for Fourier features. A ReLU feature with w . x <= 0 for every training image (likely for some w, as pixels
@@ -281,6 +282,6 @@ def distance_decay(result: RandomFeaturesSweep, from_ratio: float = 4.0) -> floa
     return float(np.polyfit(np.log(result.num_features[far]), np.log(distance), 1)[0])
 
 
-def with_overrides(config: RandomFeaturesConfig, **changes) -> RandomFeaturesConfig:
+def with_overrides(config: RandomFeaturesConfig, **changes: object) -> RandomFeaturesConfig:
     """A copy of `config` with some fields changed (validated like any config)."""
     return replace(config, **changes)

@@ -143,6 +143,6 @@ def fixed_leaves(result: TreesGrid, leaves: int | None = None) -> dict[str, np.n
     return view
 
 
-def with_overrides(config: TreesConfig, **changes) -> TreesConfig:
+def with_overrides(config: TreesConfig, **changes: object) -> TreesConfig:
     """A copy of `config` with some fields changed (validated like any config)."""
     return replace(config, **changes)

@@ -7,6 +7,7 @@ compare bases rather than hide the choice.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ddd_utils._checks import check_positive_int
 
@@ -22,7 +23,7 @@ def _as_points(x) -> np.ndarray:
     return x
 
 
-def legendre(x, num_features: int, normalized: bool = False) -> np.ndarray:
+def legendre(x: ArrayLike, num_features: int, normalized: bool = False) -> np.ndarray:
     """Legendre design matrix, shape (len(x), num_features), columns P_0 .. P_{num_features-1}.
 
     `normalized=False` gives the classical P_j with P_j(1) = 1 (what numpy and the original double-descent
@@ -44,14 +45,14 @@ def legendre(x, num_features: int, normalized: bool = False) -> np.ndarray:
     return columns.T
 
 
-def monomial(x, num_features: int) -> np.ndarray:
+def monomial(x: ArrayLike, num_features: int) -> np.ndarray:
     """Monomial design matrix 1, x, x^2, ..., x^(num_features-1), shape (len(x), num_features)."""
     x = _as_points(x)
     num_features = check_positive_int("num_features", num_features)
     return np.vander(x, num_features, increasing=True)
 
 
-def design_matrix(basis: str, x, num_features: int) -> np.ndarray:
+def design_matrix(basis: str, x: ArrayLike, num_features: int) -> np.ndarray:
     """The design matrix of a basis named in `BASES`."""
     if basis == "legendre":
         return legendre(x, num_features)

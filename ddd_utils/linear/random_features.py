@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
+from numpy.typing import ArrayLike
 
 from ddd_utils._checks import check_nonnegative, check_positive_int
 
@@ -86,7 +87,7 @@ class RandomFeatures:
         """The factor that multiplies `unscaled` to give `features` for this N."""
         return feature_scale(self.kind, self._num_features(num_features))
 
-    def unscaled(self, X, num_features: int | None = None) -> np.ndarray:
+    def unscaled(self, X: ArrayLike, num_features: int | None = None) -> np.ndarray:
         """cos(W x + b) or max(0, W x) for the first N rows, without the N-dependent factor: shape (m, N)."""
         N = self._num_features(num_features)
         projections = _as_inputs("X", X, self.d) @ self.W[:N].T
@@ -95,12 +96,12 @@ class RandomFeatures:
             return np.cos(projections, out=projections)
         return np.maximum(projections, 0.0, out=projections)
 
-    def features(self, X, num_features: int | None = None) -> np.ndarray:
+    def features(self, X: ArrayLike, num_features: int | None = None) -> np.ndarray:
         """phi(X) with N = `num_features` (all drawn by default): shape (m, N); phi . phi tends to `kernel`."""
         N = self._num_features(num_features)
         return self.scale(N) * self.unscaled(X, N)
 
-    def kernel(self, X, Z) -> np.ndarray:
+    def kernel(self, X: ArrayLike, Z: ArrayLike) -> np.ndarray:
         """The N -> infinity limit of features(X) features(Z)^T."""
         return kernel_matrix(self.kind, X, Z, self.bandwidth)
 
@@ -125,7 +126,7 @@ def random_features(kind: str, d: int, max_features: int, seed: int = 0, bandwid
     return RandomFeatures(kind, W, b, bandwidth)
 
 
-def gaussian_kernel(X, Z, bandwidth: float) -> np.ndarray:
+def gaussian_kernel(X: ArrayLike, Z: ArrayLike, bandwidth: float) -> np.ndarray:
     """k(x, z) = exp(-|x - z|^2 / (2 bandwidth^2)) for every row of X against every row of Z: shape (m, m')."""
     bandwidth = _check_bandwidth(bandwidth)
     X, Z = _as_inputs("X", X), _as_inputs("Z", Z)
@@ -135,7 +136,7 @@ def gaussian_kernel(X, Z, bandwidth: float) -> np.ndarray:
     return np.exp(-np.maximum(squared, 0.0) / (2.0 * bandwidth**2))
 
 
-def arccos_kernel(X, Z, bandwidth: float = 1.0) -> np.ndarray:
+def arccos_kernel(X: ArrayLike, Z: ArrayLike, bandwidth: float = 1.0) -> np.ndarray:
     """E[max(0, w.x) max(0, w.z)] for w ~ N(0, I / bandwidth^2): |x| |z| J(theta) / (2 pi bandwidth^2).
 
     J(theta) = sin theta + (pi - theta) cos theta and theta is the angle between x and z. This is Cho and Saul's
@@ -152,7 +153,7 @@ def arccos_kernel(X, Z, bandwidth: float = 1.0) -> np.ndarray:
     return norms * (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / (2.0 * np.pi * bandwidth**2)
 
 
-def kernel_matrix(kind: str, X, Z, bandwidth: float) -> np.ndarray:
+def kernel_matrix(kind: str, X: ArrayLike, Z: ArrayLike, bandwidth: float) -> np.ndarray:
     """The kernel that random features of `kind` approximate: Gaussian (Fourier) or arc-cosine (ReLU)."""
     if _check_kind(kind) == "fourier":
         return gaussian_kernel(X, Z, bandwidth)
@@ -172,8 +173,8 @@ def _gd_filter(eigenvalues: np.ndarray, steps: int) -> np.ndarray:
     return np.where(small, steps / lam_max, decayed / np.where(small, 1.0, eigenvalues))
 
 
-def kernel_coefficients(K, y, lam: float = 0.0, steps: int | None = None, rcond: float | None = None
-                        ) -> np.ndarray:
+def kernel_coefficients(K: np.ndarray, y: ArrayLike, lam: float = 0.0, steps: int | None = None,
+                        rcond: float | None = None) -> np.ndarray:
     """alpha with predictions K(X_test, X) alpha: K^+ y (min-norm interpolant), (K + lam I)^-1 y (ridge), or
     gradient descent from zero for `steps` steps at learning rate 1 / lambda_max(K) (early stopping).
 
@@ -203,8 +204,8 @@ def kernel_coefficients(K, y, lam: float = 0.0, steps: int | None = None, rcond:
     return vectors @ (gains * (vectors.T @ y).T).T
 
 
-def kernel_fit(kind: str, X, y, X_test, bandwidth: float, lam: float = 0.0, steps: int | None = None
-               ) -> dict[str, np.ndarray | float]:
+def kernel_fit(kind: str, X: ArrayLike, y: ArrayLike, X_test: ArrayLike, bandwidth: float, lam: float = 0.0,
+               steps: int | None = None) -> dict[str, np.ndarray | float]:
     """Kernel least squares with the limit kernel of `kind`: test and training predictions and the RKHS norm.
 
     lam = 0 and steps = None give the minimum-norm interpolant, the N -> infinity limit of min-norm random features.

@@ -7,10 +7,12 @@ the peak away, so every solver here states which singular values it keeps.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
+from numpy.typing import ArrayLike
 
 from ddd_utils._checks import as_design_and_targets, check_nonnegative, check_positive_int
 from ddd_utils.blas import rows_of_first_argument, sized_by
@@ -22,7 +24,7 @@ def default_rcond(X: np.ndarray) -> float:
 
 
 @sized_by(rows_of_first_argument)
-def min_norm(X, y, rcond: float | None = None, multi_output: bool = False) -> np.ndarray:
+def min_norm(X: ArrayLike, y: ArrayLike, rcond: float | None = None, multi_output: bool = False) -> np.ndarray:
     """Minimum-norm least-squares solution w = X^+ y (the limit of gradient descent from zero).
 
     Singular values below `rcond * s_max` are treated as zero; `rcond=None` uses `default_rcond(X)`. With
@@ -46,7 +48,7 @@ def _min_norm(X: np.ndarray, y: np.ndarray, rcond: float | None) -> np.ndarray:
 
 
 @sized_by(rows_of_first_argument)
-def ridge(X, y, lam: float) -> np.ndarray:
+def ridge(X: ArrayLike, y: ArrayLike, lam: float) -> np.ndarray:
     """Ridge solution: argmin_w ||X w - y||^2 + lam ||w||^2 (sum of squares, not mean); lam = 0 gives min_norm."""
     X, y = as_design_and_targets(X, y)
     return _ridge(X, y, check_nonnegative("lam", lam))
@@ -61,7 +63,8 @@ def _ridge(X: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
 
 
 @sized_by(rows_of_first_argument)
-def gradient_descent(X, y, steps: int, lr: float | None = None, w0=None) -> np.ndarray:
+def gradient_descent(X: ArrayLike, y: ArrayLike, steps: int, lr: float | None = None, w0: ArrayLike | None = None
+                     ) -> np.ndarray:
     """Run `steps` of gradient descent on (1/2) ||X w - y||^2 from `w0` (zeros by default); return the weights.
 
     `lr=None` uses 1 / s_max^2, safely inside the stable range (0, 2 / s_max^2). From zero the iterates never leave
@@ -246,7 +249,8 @@ def _fit_beyond_n(X, y, X_test, ps, lam: float, rcond: float | None, accumulate_
 
 
 @sized_by(rows_of_first_argument)
-def ridge_sweep(X, y, X_test, y_test, num_features, lam: float = 0.0, rcond: float | None = None,
+def ridge_sweep(X: ArrayLike, y: ArrayLike, X_test: ArrayLike, y_test: ArrayLike,
+                num_features: Sequence[int], lam: float = 0.0, rcond: float | None = None,
                 keep_predictions: bool = False) -> SweepFit:
     """Fit min-norm (lam = 0) or ridge on the first p columns, for every p in `num_features`; float64 throughout.
 
@@ -284,7 +288,8 @@ def ridge_sweep(X, y, X_test, y_test, num_features, lam: float = 0.0, rcond: flo
 
 
 @sized_by(rows_of_first_argument)
-def min_norm_sweep(X, y, X_test, y_test, num_features, rcond: float | None = None,
+def min_norm_sweep(X: ArrayLike, y: ArrayLike, X_test: ArrayLike, y_test: ArrayLike,
+                   num_features: Sequence[int], rcond: float | None = None,
                    keep_predictions: bool = False) -> SweepFit:
     """Test MSE (and train MSE, weight norm) of the minimum-norm fit on the first p columns, for every p.
 

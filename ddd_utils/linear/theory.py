@@ -38,6 +38,7 @@ Scalars in, float out; arrays of n, d (or gamma) broadcast and give float64 arra
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ddd_utils._checks import check_nonnegative, check_positive_int
 
@@ -64,7 +65,8 @@ def _scalar_or_array(values: np.ndarray) -> float | np.ndarray:
     return float(values) if values.ndim == 0 else values
 
 
-def min_norm_bias_variance(n, d, signal: float, noise: float) -> tuple[float | np.ndarray, float | np.ndarray]:
+def min_norm_bias_variance(n: ArrayLike, d: ArrayLike, signal: float, noise: float
+                           ) -> tuple[float | np.ndarray, float | np.ndarray]:
     """Exact (bias, variance) of the min-norm risk: signal * (1 - n/d)_+ and noise * min(n, d) / (|n - d| - 1).
 
     The variance is inf for |n - d| <= 1 (the inverse-Wishart mean diverges) unless noise == 0, when it is 0.
@@ -78,13 +80,13 @@ def min_norm_bias_variance(n, d, signal: float, noise: float) -> tuple[float | n
     return _scalar_or_array(bias), _scalar_or_array(variance)
 
 
-def min_norm_risk(n, d, signal: float, noise: float) -> float | np.ndarray:
+def min_norm_risk(n: ArrayLike, d: ArrayLike, signal: float, noise: float) -> float | np.ndarray:
     """Exact expected excess risk E|X^+ y - b|^2 at finite n, d: the double-descent curve, inf at |n - d| <= 1."""
     bias, variance = min_norm_bias_variance(n, d, signal, noise)
     return bias + variance
 
 
-def asymptotic_min_norm_risk(gamma, signal: float, noise: float) -> float | np.ndarray:
+def asymptotic_min_norm_risk(gamma: ArrayLike, signal: float, noise: float) -> float | np.ndarray:
     """Proportional-limit min-norm risk at gamma = d / n; inf at gamma == 1 unless noise == 0 (then it is 0 there)."""
     gamma = _ratios(gamma)
     signal, noise = check_nonnegative("signal", signal), check_nonnegative("noise", noise)
@@ -94,7 +96,7 @@ def asymptotic_min_norm_risk(gamma, signal: float, noise: float) -> float | np.n
     return _scalar_or_array(signal * np.maximum(1.0 - 1.0 / gamma, 0.0) + variance)
 
 
-def optimal_ridge_lam(d, signal: float, noise: float) -> float | np.ndarray:
+def optimal_ridge_lam(d: ArrayLike, signal: float, noise: float) -> float | np.ndarray:
     """The Bayes-optimal ridge penalty lam* = noise * d / signal for the sum-of-squares loss (see the module notes)."""
     d = _counts("d", d)
     noise = check_nonnegative("noise", noise)
@@ -104,7 +106,7 @@ def optimal_ridge_lam(d, signal: float, noise: float) -> float | np.ndarray:
     return _scalar_or_array(noise * d / signal)
 
 
-def asymptotic_optimal_ridge_risk(gamma, signal: float, noise: float) -> float | np.ndarray:
+def asymptotic_optimal_ridge_risk(gamma: ArrayLike, signal: float, noise: float) -> float | np.ndarray:
     """Proportional-limit risk of ridge at lam* (the Bayes risk) at gamma = d / n: finite, increasing in gamma."""
     gamma = _ratios(gamma)
     signal, noise = check_nonnegative("signal", signal), check_nonnegative("noise", noise)
@@ -118,7 +120,7 @@ def asymptotic_optimal_ridge_risk(gamma, signal: float, noise: float) -> float |
     return _scalar_or_array(signal * root_minus_a / (2.0 * gamma))
 
 
-def optimal_ridge_risk(n, d, signal: float, noise: float) -> float | np.ndarray:
+def optimal_ridge_risk(n: ArrayLike, d: ArrayLike, signal: float, noise: float) -> float | np.ndarray:
     """Risk of ridge at lam* for n samples in d dimensions, by the proportional-limit formula at gamma = d / n."""
     n, d = _counts("n", n), _counts("d", d)
     return asymptotic_optimal_ridge_risk(d / n, signal, noise)

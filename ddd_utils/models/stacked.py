@@ -18,6 +18,9 @@ from torch import nn
 from ddd_utils.models.cnn import CNN5, StridedCNN
 from ddd_utils.models.mlp import MLP
 
+# What `stack_models` returns and the engine trains: (indices into the models, the module that runs them).
+Stacks = list[tuple[list[int], nn.Module]]
+
 
 def _layout(model: nn.Module) -> tuple:
     """What must agree for models to share a stack: the class and every parameter's and buffer's shape."""
@@ -158,7 +161,7 @@ STACKED = {MLP: StackedMLP, CNN5: StackedConvNet, StridedCNN: StackedConvNet}
 CNN5_STACK_UP_TO = 64
 
 
-def stack_models(models: Sequence[nn.Module]) -> list[tuple[list[int], nn.Module]]:
+def stack_models(models: Sequence[nn.Module]) -> Stacks:
     """Group `models` into stacks of identical shape: a list of (indices into `models`, stacked module).
 
     MLPs, StridedCNNs, and CNN5s of width up to CNN5_STACK_UP_TO, of one shape share a stack; any other model gets

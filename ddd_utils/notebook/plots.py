@@ -3,15 +3,24 @@ interpolation threshold marked, on log axes where the quantities span decades.""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
+from numpy.typing import ArrayLike
 
 from ddd_utils.analysis import sweep_curves
 from ddd_utils.analysis.curves import describe_curve, series_text, wrapped
 from ddd_utils.notebook import figure_text
+
+if TYPE_CHECKING:
+    from matplotlib.collections import PolyCollection
+    from matplotlib.lines import Line2D
+    from matplotlib.typing import ColorType
 
 BAND_PERCENTILES = (25, 75)  # the shaded spread over trials: the interquartile range
 THRESHOLD_STYLE = {"color": "0.35", "linestyle": "--", "linewidth": 1.0}
@@ -30,7 +39,7 @@ def use_book_style() -> None:
 SPREADS = ("iqr", "se", "range")
 
 
-def trial_summary(values, num_points: int, center: str = "mean", spread: str = "iqr"
+def trial_summary(values: ArrayLike, num_points: int, center: str = "mean", spread: str = "iqr"
                   ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """The centre line over trials of `values` (shape (trials, num_points)) and its band's lower and upper edges
     (None for one trial): `spread="iqr"` the interquartile range (many trials), `spread="se"` the mean +- 2
@@ -55,8 +64,8 @@ def trial_summary(values, num_points: int, center: str = "mean", spread: str = "
     return middle, low, high
 
 
-def plot_trials(ax: Axes, x, values, label: str | None = None, color=None, center: str = "mean",
-                spread: str = "iqr", **line_kwargs):
+def plot_trials(ax: Axes, x: ArrayLike, values: ArrayLike, label: str | None = None, color: ColorType | None = None,
+                center: str = "mean", spread: str = "iqr", **line_kwargs: object) -> Line2D:
     """Plot the mean (or median) over trials of `values` (shape (trials, len(x))) with a band for the spread:
     `spread="iqr"` shades the interquartile range, `spread="se"` the mean +- 2 standard errors, `spread="range"`
     the lowest to the highest trial."""
@@ -71,20 +80,20 @@ class LiveTrials:
     """`plot_trials` whose data can be replaced in place, so that an explorer moves its curves without building
     a new figure (a band is kept even for one trial, drawn with zero width, so that every update has one)."""
 
-    def __init__(self, ax: Axes, label: str | None = None, color=None, center: str = "mean", spread: str = "iqr",
-                 **line_kwargs):
+    def __init__(self, ax: Axes, label: str | None = None, color: ColorType | None = None, center: str = "mean",
+                 spread: str = "iqr", **line_kwargs: object):
         self.center, self.spread = center, spread
         (self.line,) = ax.plot([], [], label=label, color=color, **line_kwargs)
         self.band = ax.fill_between([], [], [], color=self.line.get_color(), alpha=0.2, linewidth=0)
 
-    def set(self, x, values) -> None:
+    def set(self, x: ArrayLike, values: ArrayLike) -> None:
         """Show the trials `values` (shape (trials, len(x))) against `x`."""
         middle, low, high = trial_summary(values, len(x), self.center, self.spread)
         self.line.set_data(x, middle)
         set_band(self.band, x, middle if low is None else low, middle if high is None else high)
 
 
-def set_band(band, x, low, high) -> None:
+def set_band(band: PolyCollection, x: ArrayLike, low: ArrayLike, high: ArrayLike) -> None:
     """Move a `fill_between` band to (x, low, high) in place: `set_data` on matplotlib 3.10 and later, the polygon's
     vertices (x along `high`, back along `low`) on older versions, such as older Colab images have."""
     if hasattr(band, "set_data"):
@@ -94,7 +103,7 @@ def set_band(band, x, low, high) -> None:
     band.set_verts([np.column_stack([np.concatenate([x, x[::-1]]), np.concatenate([high, low[::-1]])])])
 
 
-def mark_threshold(ax: Axes, at: float, label: str = "interpolation threshold", **style) -> None:
+def mark_threshold(ax: Axes, at: float, label: str = "interpolation threshold", **style: object) -> None:
     """A vertical dashed line where the model can first fit every training point (`style` overrides the look)."""
     ax.axvline(at, label=label, **{**THRESHOLD_STYLE, **style})
 
@@ -114,7 +123,7 @@ def width_sweep(ax: Axes, curves: dict, thresholds: dict[str, int | None], xlabe
     plain_log_ticks(ax, curves["widths"])
 
 
-def width_sweep_panels(records: list[dict], noises, title: str, xlabel: str = "hidden units (width)",
+def width_sweep_panels(records: list[dict], noises: Sequence[float], title: str, xlabel: str = "hidden units (width)",
                        columns: int | None = None) -> Figure:
     """One panel per noise level of a finished width sweep (`records` of one setting of every other field): the
     errors against width with both thresholds marked (training error 0, and 0.1: where the effective model
@@ -212,7 +221,7 @@ def double_descent_axes(ax: Axes, xlabel: str, ylabel: str, logx: bool = True, l
     return ax
 
 
-def ticks_at(ax: Axes, values, axis: str = "x") -> None:
+def ticks_at(ax: Axes, values: Sequence[float], axis: str = "x") -> None:
     """Ticks on the x (or y) axis at exactly `values` (a sweep's widths, say), labelled as plain numbers: a log axis
     spanning under two decades would otherwise label its minor ticks as crowded powers of ten."""
     if axis not in ("x", "y"):
@@ -221,7 +230,7 @@ def ticks_at(ax: Axes, values, axis: str = "x") -> None:
     getattr(ax, f"{axis}axis").set_minor_locator(NullLocator())
 
 
-def plain_log_ticks(ax: Axes, widths, count: int = 8) -> None:
+def plain_log_ticks(ax: Axes, widths: ArrayLike, count: int = 8) -> None:
     """About `count` of a sweep's `widths` as plain-number ticks on a log x axis (not 10^0, 10^1), spread evenly in
     log scale."""
     widths = np.unique(np.asarray(widths, dtype=float))

@@ -64,7 +64,7 @@ class Prefetcher:
                 pass           # the error) in the foreground when the reader makes it
 
 
-def nearest_first(values: Sequence, current, direction: int = 0) -> list:
+def nearest_first(values: Sequence[float], current: float, direction: int = 0) -> list:
     """`values` ordered by distance from `current` (ties: the smaller first), `current` itself left out; with a
     `direction` (+1 or -1, where a drag is heading), the values on that side come first."""
     def order(value):

@@ -35,10 +35,15 @@ import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from queue import Empty
+from typing import TYPE_CHECKING
 
 import zmq
 from jupyter_client.channels import AsyncZMQSocketChannel
 from nbclient.exceptions import CellTimeoutError
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
+    from sphinx.application import Sphinx
 
 POLL_SECONDS = 1.0      # longest sleep on a socket's wake-up before checking the socket itself
 REPLY_GRACE = 10.0      # seconds after the kernel's `idle` for a request by which its reply must have been read
@@ -194,7 +199,7 @@ class GuardedEngine:
     subclass: papermill imports its engines' entry points while it is itself being imported.)"""
 
     @classmethod
-    def execute_notebook(cls, nb, kernel_name, **kwargs):
+    def execute_notebook(cls, nb: NotebookNode, kernel_name: str, **kwargs: object) -> NotebookNode:
         from papermill.engines import NBClientEngine
 
         install_reply_guard()
@@ -203,14 +208,14 @@ class GuardedEngine:
         return NBClientEngine.execute_notebook(nb, kernel_name, **kwargs)
 
     @classmethod
-    def nb_kernel_name(cls, nb, name=None):
+    def nb_kernel_name(cls, nb: NotebookNode, name: str | None = None) -> str:
         """The kernel papermill starts, as its default engine decides it."""
         from papermill.engines import NBClientEngine
 
         return NBClientEngine.nb_kernel_name(nb, name)
 
     @classmethod
-    def nb_language(cls, nb, language=None):
+    def nb_language(cls, nb: NotebookNode, language: str | None = None) -> str:
         """The notebook's language, as papermill's default engine decides it."""
         from papermill.engines import NBClientEngine
 
@@ -232,7 +237,7 @@ def ipykernel_warning(version: str | None = None) -> str | None:
             f"which ddd_utils' reply guard cannot mend: install ipykernel>=7.4 (it needs Python 3.11) or <7")
 
 
-def setup(app) -> dict:
+def setup(app: Sphinx) -> dict:
     """Sphinx extension entry point: jupyter-book executes notebooks in its own process, which this guards. A
     stalling ipykernel is a build warning (an error under `-W`)."""
     from sphinx.util import logging as sphinx_logging

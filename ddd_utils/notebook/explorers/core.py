@@ -9,6 +9,8 @@ builds on this one.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -20,6 +22,9 @@ from matplotlib.ticker import NullLocator
 from PIL import Image
 
 from ddd_utils.notebook.prefetch import Prefetcher
+
+if TYPE_CHECKING:
+    import ipywidgets as widgets
 
 EXPLORER_DPI = 90  # the live figure's resolution: legible at the book's width, and rendered in tens of ms
 
@@ -154,7 +159,8 @@ def noise_floor(noise: float) -> float:
 WARM_AT_DISPLAY = 4  # settings warmed as soon as an explorer shows (per size slider: one step either way, or two)
 
 
-def explorer(controls: dict, compute, view_class: type[View], rows: tuple[int, ...] = (2, 2), neighbours=None):
+def explorer(controls: dict[str, widgets.ValueWidget], compute: Callable[..., dict], view_class: type[View],
+             rows: tuple[int, ...] = (2, 2), neighbours: Callable[..., list] | None = None) -> widgets.VBox:
     """Lay out `controls` in rows above one image of a `view_class` figure; a change of any control recomputes
     the state, updates the figure's artists in place and sends one new PNG (errors show below the image). With
     `neighbours(moved=..., direction=..., **settings)` (a list of cached computations; `moved` names the control

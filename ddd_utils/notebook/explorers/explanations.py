@@ -3,12 +3,17 @@ and chapter 8's bias-variance decomposition (read from finished results). Built 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from matplotlib.figure import Figure
 
 from ddd_utils.analysis import pattern_speeds
 from ddd_utils.notebook import plots
 from ddd_utils.notebook.explorers.core import View, explorer, legend_below, rescale
+
+if TYPE_CHECKING:
+    import ipywidgets as widgets
 
 # Chapter 7's toy: one fixed time axis for every setting (the sliders' timescales all fall inside it), so that a
 # move redraws the curves only.
@@ -88,7 +93,7 @@ def draw_pattern_speeds_state(state: dict) -> Figure:
 
 
 def pattern_speeds_explorer(slow_speed: float = 0.01, fast_speed: float = 1.0, fast: int = 180,
-                            noise: float = 0.0, fast_signal: float = 0.0):
+                            noise: float = 0.0, fast_signal: float = 0.0) -> widgets.VBox:
     """Sliders for the two patterns' learning speeds, the fast pattern's size and share of the signal, the label
     noise and weight decay."""
     import ipywidgets as widgets
@@ -171,7 +176,7 @@ def draw_decomposition_state(state: dict) -> Figure:
     return DecompositionView(state).fig
 
 
-def decomposition_explorer(results: dict[float, dict]):
+def decomposition_explorer(results: dict[float, dict]) -> widgets.VBox:
     """Sliders over finished random-feature decompositions (label noise, N): they only index the results."""
     import ipywidgets as widgets
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from functools import lru_cache, partial
 from itertools import chain, zip_longest
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -21,6 +22,9 @@ from ddd_utils.notebook.explorers.core import (
     rescale,
 )
 from ddd_utils.notebook.prefetch import nearest_first
+
+if TYPE_CHECKING:
+    import ipywidgets as widgets
 
 # Chapter 2's explorer: few trials and a coarse grid. The sample-wise sweep depends on p only and the model-wise one
 # on n only, so each is cached on its own and a slider move for n or p recomputes one of them.
@@ -104,7 +108,8 @@ class LinearView(View):
         self.fig.suptitle(figure_title, fontsize=10)
 
 
-def linear_neighbours(n: int, p: int, lam: float = 0.0, moved: str | None = None, direction: int = 0, **_) -> list:
+def linear_neighbours(n: int, p: int, lam: float = 0.0, moved: str | None = None, direction: int = 0,
+                      **_: object) -> list:
     """What the next moves of chapter 2's explorer will need: the sweeps of the other p and n, nearest first. After
     a move of n or p, that slider's values come first, ahead of the drag first; with `moved` None the two
     alternate; after other moves nothing is warmed (the sweeps do not depend on the noise)."""
@@ -126,7 +131,7 @@ def draw_linear_state(state: dict) -> Figure:
     return LinearView(state).fig
 
 
-def linear_explorer(n: int = 50, p: int = 50, noise: float = 0.25):
+def linear_explorer(n: int = 50, p: int = 50, noise: float = 0.25) -> widgets.VBox:
     """Sliders for n, p, noise and ridge strength over chapter 2's two sweeps."""
     import ipywidgets as widgets
 

@@ -5,7 +5,7 @@ live for each number of samples.
 from __future__ import annotations
 
 from functools import lru_cache, partial
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -21,6 +21,9 @@ from ddd_utils.notebook.explorers.core import (
     rounded_out,
 )
 from ddd_utils.notebook.prefetch import nearest_first
+
+if TYPE_CHECKING:
+    import ipywidgets as widgets
 
 # The explorer's live curve: few trials, test points and features, so that a move of n recomputes it in about 60 ms
 # on 2 cores (the chapter's figures sweep to 10,000 features; 1,000 still shows the second descent for every n).
@@ -78,7 +81,7 @@ def polynomial_titles(n: int, noise: float, p: int, curve: ErrorCurve, basis: st
 
 
 def polynomial_neighbours(n: int, basis: str = "legendre", lam: float = 0.0, moved: str | None = None,
-                          direction: int = 0, **_) -> list:
+                          direction: int = 0, **_: object) -> list:
     """What the next moves of chapter 1's explorer will need: the curves of the other n, nearest first (ahead of a
     drag of n first). Only after a move of n (or on request, `moved` None): other moves need none of them, and a
     warm-up would compete with their drawing; the curves do not depend on the noise, so they stay valid."""
@@ -132,7 +135,7 @@ def draw_polynomial_state(state: dict) -> Figure:
     return PolynomialView(state).fig
 
 
-def polynomial_explorer(n: int = 16, noise: float = 0.1, num_features: int = 32):
+def polynomial_explorer(n: int = 16, noise: float = 0.1, num_features: int = 32) -> widgets.VBox:
     """Sliders for n, noise and p (plus basis and ridge); the figure updates on every change."""
     import ipywidgets as widgets
 

@@ -5,6 +5,7 @@ kernel limit, recomputed live.
 from __future__ import annotations
 
 from functools import lru_cache, partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -18,6 +19,9 @@ from ddd_utils.notebook.explorers.core import (
     rescale,
 )
 from ddd_utils.notebook.prefetch import nearest_first
+
+if TYPE_CHECKING:
+    import ipywidgets as widgets
 
 # Chapter 3's explorer: one seed, 400 test digits, n <= 200 and N up to 10 n on a short grid, so that a slider move
 # that changes n, noise or ridge recomputes the whole curve (kernel limit included); moving N only redraws.
@@ -106,7 +110,7 @@ class RandomFeaturesView(View):
 
 
 def random_features_neighbours(n: int, noise: float, lam: float = 0.0, moved: str | None = None,
-                               direction: int = 0, **_) -> list:
+                               direction: int = 0, **_: object) -> list:
     """What the next moves of chapter 3's explorer will need: the sweeps of the other n at this noise, nearest
     first, ahead of a drag of n first; only after a move of n (or with `moved` None): N moves index the current
     sweep, and a noise move recomputes anyway, since the corrupted labels change."""
@@ -122,7 +126,7 @@ def draw_random_features_state(state: dict) -> Figure:
     return RandomFeaturesView(state).fig
 
 
-def random_features_explorer(num_features: int = 100, noise: float = 0.0, n: int = 100):
+def random_features_explorer(num_features: int = 100, noise: float = 0.0, n: int = 100) -> widgets.VBox:
     """Sliders for N, label noise, n and ridge over chapter 3's random-features sweep on digits."""
     import ipywidgets as widgets
 

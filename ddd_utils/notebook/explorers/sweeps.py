@@ -4,6 +4,8 @@ and sample-size views of a vision sweep, and the Transformer sweep's losses.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -15,6 +17,9 @@ from ddd_utils.notebook.explorers.core import (
     legend_below,
     rescale,
 )
+
+if TYPE_CHECKING:
+    import ipywidgets as widgets
 
 
 def sweep_state(records: list[dict], noise: float, width: int) -> dict:
@@ -66,7 +71,7 @@ def draw_sweep_state(state: dict) -> Figure:
     return SweepView(state).fig
 
 
-def sweep_explorer(records: list[dict]):
+def sweep_explorer(records: list[dict]) -> widgets.VBox:
     """Sliders over a finished sweep (noise, width): moving them only indexes the records, it never trains."""
     import ipywidgets as widgets
 
@@ -133,7 +138,7 @@ def draw_epoch_sweep_state(state: dict) -> Figure:
     return EpochSweepView(state).fig
 
 
-def epoch_sweep_explorer(records: list[dict]):
+def epoch_sweep_explorer(records: list[dict]) -> widgets.VBox:
     """Sliders over a finished sweep of one model (width, noise, training-set size, epoch): moving them only
     indexes the records, it never trains."""
     import ipywidgets as widgets
@@ -223,7 +228,7 @@ def draw_translation_sweep_state(state: dict) -> Figure:
     return TranslationSweepView(state).fig
 
 
-def translation_sweep_explorer(records: list[dict]):
+def translation_sweep_explorer(records: list[dict]) -> widgets.VBox:
     """Sliders over a finished Transformer sweep (d_model, training-set size): they only index the records."""
     import ipywidgets as widgets
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ddd_utils.notebook import plots
 
@@ -42,7 +43,7 @@ class Slider:
             raise ValueError(f"slider {self.name!r}: start {self.start!r} is not one of its values {self.values}")
 
 
-def grid_with(values: Sequence, start) -> tuple:
+def grid_with(values: Sequence[float], start: float) -> tuple:
     """A slider's grid with the value a chapter starts it at added (sorted), so that the page opens where the
     kernel explorer does."""
     return tuple(sorted(set(values) | {start}))
@@ -60,7 +61,7 @@ Segment = dict  # one series' rows: arrays of equal length (x, y, ...), or "@nam
 # `share`, and scalars that every row shares (its series' name)
 
 
-def trials(series: str, x, values, center: str = "mean", spread: str = "iqr") -> Segment:
+def trials(series: str, x: ArrayLike, values: ArrayLike, center: str = "mean", spread: str = "iqr") -> Segment:
     """A series drawn from trials (shape (trials, len(x))) as the kernel explorers draw it (`plots.trial_summary`):
     its centre line, with a band (lo, hi) when there is more than one trial."""
     middle, low, high = plots.trial_summary(values, len(x), center=center, spread=spread)
@@ -73,7 +74,7 @@ def lines(text: str, characters: int = TITLE_CHARACTERS) -> str | list[str]:
     return text if len(wrapped) <= 1 else wrapped
 
 
-def rounded(value):
+def rounded(value: object) -> object:
     """JSON-ready `value`: arrays and floats rounded to `SIGNIFICANT_DIGITS`, NaN and infinities as null."""
     if isinstance(value, str | bool | int | np.integer) or value is None:
         return value.item() if isinstance(value, np.integer) else value
@@ -110,7 +111,7 @@ class WebExplorer:
             entries[",".join(map(str, indices))] = compute(**settings)
         return entries
 
-    def share(self, name: str, values) -> str:
+    def share(self, name: str, values: ArrayLike) -> str:
         """Embed `values` once (an x grid every entry uses) and return the reference a segment holds instead."""
         self.shared[name] = rounded(values)
         return "@" + name
