@@ -103,6 +103,7 @@ def test_a_sigterm_after_a_transformer_runs_last_checkpoint_waits_for_its_end_an
     saved = torch.load(tmp_path / "run.pt", weights_only=True)
     assert saved["step"] == saved["config"]["steps"] == 8 and saved["history"]["step"][-1] == 8
 
+
 def test_a_handler_installed_by_someone_else_gets_the_signal_and_training_goes_on(tmp_path, monkeypatch):
     received = []
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
