@@ -1,8 +1,10 @@
 """GPU time estimates counted on the CPU: the counting itself (kernels, casts, FLOPs), its invariances, the
-arithmetic of an estimate, and every chapter's `full` preset within ten minutes on one H200 as its time says."""
+arithmetic of an estimate, every chapter's `full` preset within ten minutes on one H200 as its time says, and what
+`auto` runs within fifteen on an A100 and on a Colab T4."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 
@@ -10,7 +12,7 @@ import pytest
 import torch
 
 from ddd_utils.engine import gpu_estimate
-from ddd_utils.engine.gpu_estimate import H200, T4, OpCount, count_ops, engine_step, group_estimate
+from ddd_utils.engine.gpu_estimate import A100, H200, T4, OpCount, count_ops, engine_step, group_estimate
 from ddd_utils.engine.recipe import Recipe
 from ddd_utils.experiments import grokking, mnist1d_cnn, mnist1d_sweep, translation_sweep, vision_sweep
 from ddd_utils.models import build_model
@@ -88,6 +90,12 @@ def test_the_cifar10_full_preset_states_its_estimate_too():
 
 
 @pytest.mark.parametrize("name", sorted(CHAPTERS))
+def test_on_an_a100_where_auto_runs_full_no_chapter_takes_more_than_fifteen_minutes(name):
+    assert minutes(name, "full", A100) <= 15
+    assert minutes(name, "full", A100) > minutes(name, "full", H200)  # the same kernels, fewer FLOP/s
+
+
+@pytest.mark.parametrize("name", sorted(CHAPTERS))
 def test_on_a_colab_t4_auto_runs_cpu_and_no_chapter_takes_more_than_fifteen_minutes(name):
     assert minutes(name, "cpu", T4) <= 15
 
@@ -100,8 +108,12 @@ def test_a_chapter_prints_the_estimate_for_the_gpu_it_runs_on(monkeypatch):
     text = gpu_estimate.expected_time(grokking, "smoke", config)
     assert "here: about" in text and "this Tesla T4 (with a Colab T4's costs)" in text
     assert gpu_estimate.costs_here().bf16 is False  # fp32 steps below compute capability 8.0
-    monkeypatch.setattr(gpu_estimate, "_cuda_gpu", lambda: ("NVIDIA H200", (9, 0)))
-    assert gpu_estimate.costs_here().bf16 is True
+    for name, capability, like in [("NVIDIA A100-SXM4-40GB", (8, 0), A100), ("NVIDIA L4", (8, 9), A100),
+                                   ("NVIDIA H100 80GB HBM3", (9, 0), H200), ("NVIDIA H200", (9, 0), H200)]:
+        monkeypatch.setattr(gpu_estimate, "_cuda_gpu", lambda gpu=(name, capability): gpu)
+        costs = gpu_estimate.costs_here()
+        assert costs.name == f"this {name} (with {like.name}'s costs)"
+        assert dataclasses.replace(costs, name=like.name) == like and costs.bf16 is True
 
 
 def test_the_command_line_prints_an_estimate_with_its_basis(capsys):
@@ -119,5 +131,7 @@ def test_the_readme_states_the_range_of_the_estimates():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     full = [minutes(name, "full", H200) for name in CHAPTERS]
     assert f"{min(full):.1f} to {max(full):.1f} minutes on one H200" in readme
-    t4 = [minutes(name, "cpu", T4) for name in CHAPTERS]
-    assert max(t4) < 4 and "under 4 minutes a chapter by this estimate" in readme
+    a100 = max(minutes(name, "full", A100) for name in CHAPTERS)
+    t4 = max(minutes(name, "cpu", T4) for name in CHAPTERS)
+    assert t4 < 4 and (f"a chapter takes at most {a100:.1f} minutes on an A100, where `auto` runs `full`, and under 4 "
+                       "minutes on a Colab T4, where `auto` runs `cpu`") in " ".join(readme.split())

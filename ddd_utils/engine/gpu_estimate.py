@@ -50,10 +50,13 @@ class GpuCosts:
 # about a tenth of the bf16 tensor-core peak (990 TFLOP/s) for these small layers, and a third of the 67 TFLOP/s
 # fp32 peak for the evaluations.
 H200 = GpuCosts("one H200", bf16=True, kernel_s=3e-6, eager_kernel_s=10e-6, train_flops=100e12, eval_flops=20e12)
+# A100 (the 40 GB one is the smallest GPU `auto` gives `full`): the H200's kernel costs (assumed: launches differ
+# little between the two), and the same fractions of its peaks: a tenth of 312 TFLOP/s bf16, a third of 19.5 fp32.
+A100 = GpuCosts("one A100", bf16=True, kernel_s=3e-6, eager_kernel_s=10e-6, train_flops=31e12, eval_flops=6.5e12)
 # Colab's T4 (compute capability 7.5: fp32 steps, see steps.autocast_dtype): half its 8.1 TFLOP/s fp32 peak; slower
 # launches than a Hopper's.
 T4 = GpuCosts("a Colab T4", bf16=False, kernel_s=5e-6, eager_kernel_s=15e-6, train_flops=4e12, eval_flops=4e12)
-GPUS = {"h200": H200, "t4": T4}
+GPUS = {"a100": A100, "h200": H200, "t4": T4}
 
 _NO_KERNEL = ("aten.empty", "aten.empty_strided", "aten._local_scalar_dense", "profiler.")
 
@@ -195,13 +198,14 @@ def _cuda_gpu() -> tuple[str, tuple[int, int]] | None:
 
 
 def costs_here() -> GpuCosts | None:
-    """The costs to estimate with on this machine's CUDA GPU 0, named after it: an H200's from compute capability
-    8.0 on (bf16 steps), a T4's below (fp32 steps); None without a CUDA GPU."""
+    """The costs to estimate with on this machine's CUDA GPU 0, named after it, by compute capability: a T4's below
+    8.0 (fp32 steps, the engine's own bf16 rule), an A100's from 8.0 (Ampere and Ada), an H200's from 9.0 (Hopper
+    and later); None without a CUDA GPU."""
     gpu = _cuda_gpu()
     if gpu is None:
         return None
     name, capability = gpu
-    like = H200 if autocast_dtype(capability) is not None else T4  # the engine's own bf16 rule
+    like = T4 if autocast_dtype(capability) is None else A100 if capability < (9, 0) else H200
     return dataclasses.replace(like, name=f"this {name} (with {like.name}'s costs)")
 
 
