@@ -17,7 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ddd_utils.engine.call_log import read_calls, timed_call, total_seconds
-from ddd_utils.engine.gpu_estimate import GPUS
+from ddd_utils.engine.gpu_estimate import GPUS, expected_time
 from ddd_utils.engine.provenance import device_name, provenance
 from ddd_utils.engine.sweep import EXECUTORS, JobResources, run_sweep
 from ddd_utils.experiments import grokking, mnist1d_cnn, mnist1d_sweep, translation_sweep, vision_sweep
@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     preset = resolve_preset(args.preset, uses_gpu=True)
     config = module.PRESETS[preset]
+    print(expected_time(module, preset, config), flush=True)  # before a long run starts, as the chapters do
     command = shlex.join(["python", "-m", "ddd_utils", *(sys.argv[1:] if argv is None else argv)])
     resources = JobResources(gpus=args.gpus_per_job, cpus=args.cpus_per_job, mem_gb=args.mem_gb,
                              timeout_min=args.timeout_min, partition=args.partition)

@@ -212,8 +212,12 @@ def comparable(runs: list[dict]) -> list[dict]:
 
 
 def test_a_sweep_killed_mid_run_resumes_and_matches_an_uninterrupted_one(tmp_path):
+    from ddd_utils.experiments import mnist1d_sweep
+
     uninterrupted = cli("run", "mnist1d_sweep", "--preset", "smoke", "--out", str(tmp_path / "a"))
-    assert uninterrupted.wait(timeout=300) == 0, uninterrupted.stderr.read()
+    out, err = uninterrupted.communicate(timeout=300)
+    assert uninterrupted.returncode == 0, err
+    assert out.startswith(f"expected time of 'smoke': {mnist1d_sweep.PRESET_TIMES['smoke']}\n")  # said first
 
     killed_dir = tmp_path / "b"
     process = cli("run", "mnist1d_sweep", "--preset", "smoke", "--out", str(killed_dir))
