@@ -51,7 +51,8 @@ class GpuCosts:
 # fp32 peak for the evaluations.
 H200 = GpuCosts("one H200", bf16=True, kernel_s=3e-6, eager_kernel_s=10e-6, train_flops=100e12, eval_flops=20e12)
 # A100 (the 40 GB one is the smallest GPU `auto` gives `full`): the H200's kernel costs (assumed: launches differ
-# little between the two), and the same fractions of its peaks: a tenth of 312 TFLOP/s bf16, a third of 19.5 fp32.
+# little between the two), and the same fractions of the A100's peaks: a tenth of 312 TFLOP/s bf16, a third of 19.5
+# fp32.
 A100 = GpuCosts("one A100", bf16=True, kernel_s=3e-6, eager_kernel_s=10e-6, train_flops=31e12, eval_flops=6.5e12)
 # Colab's T4 (compute capability 7.5: fp32 steps, see steps.autocast_dtype): half its 8.1 TFLOP/s fp32 peak; slower
 # launches than a Hopper's.
