@@ -86,8 +86,8 @@ def test_the_numpy_half_imports_no_torch():
     # 3's network section, the one place it needs torch, imports experiments.random_features_network in its cell).
     numpy_half = ["ddd_utils.linear.features", "ddd_utils.linear.solvers", "ddd_utils.linear.theory",
                   "ddd_utils.linear.random_features", "ddd_utils.linear.prefix_fits", "ddd_utils.analysis.curves",
-                  "ddd_utils.analysis.sweep_curves",
-                  "ddd_utils.analysis.pattern_speeds", "ddd_utils.analysis.bias_variance",
+                  "ddd_utils.analysis.sweep_curves", "ddd_utils.analysis.pattern_speeds",
+                  "ddd_utils.analysis.bias_variance",
                   "ddd_utils.experiments.polynomial", "ddd_utils.experiments.linear_regression",
                   "ddd_utils.experiments.diabetes_regression",
                   "ddd_utils.notebook.presets", "ddd_utils.notebook.plots", "ddd_utils.notebook.claims",
